@@ -1,0 +1,96 @@
+"""Cost of the histogram loss in a training step, against MSE and Gaussian NLL.
+
+For batch 256 x horizon 48 and K bins, each case times forward + backward of
+  * `loss`:  the loss alone on leaf outputs (K logits, 1 point, or loc + scale), and
+  * `step`:  a linear output layer from a 64-wide hidden state plus the loss (what a head adds).
+Prints a table of milliseconds and ratios to MSE and writes results/loss_cost.json.
+
+    python examples/benchmarks/loss_cost.py
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from histcast.losses import gaussian_nll, histogram_loss, mse_loss
+
+BATCH, HORIZON, HIDDEN = 256, 48, 64
+BINS = (50, 100, 200, 400)
+
+
+def timeit(fn, repeat=30, warmup=5) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return 1e3 * times[len(times) // 2]  # median, ms
+
+
+def make_case(kind: str, k: int, with_layer: bool):
+    torch.manual_seed(0)
+    y = torch.rand(BATCH, HORIZON)
+    width = {"hist": k, "mse": 1, "nll": 2}[kind]
+    hidden = torch.randn(BATCH, HORIZON, HIDDEN)
+    layer = torch.nn.Linear(HIDDEN, width)
+    leaf = torch.randn(BATCH, HORIZON, width, requires_grad=True)
+
+    def step():
+        out = layer(hidden) if with_layer else leaf
+        if kind == "hist":
+            loss = histogram_loss(out, y, "gaussian", 1.0)
+        elif kind == "mse":
+            loss = mse_loss(out[..., 0], y)
+        else:
+            loss = gaussian_nll(out[..., 0], F.softplus(out[..., 1]) + 1e-3, y)
+        loss.backward()
+
+    return step
+
+
+def main() -> None:
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    rows = []
+    for mode in ("loss", "step"):
+        for k in BINS:
+            ms = {kind: timeit(make_case(kind, k, mode == "step")) for kind in ("hist", "mse", "nll")}
+            rows.append(
+                {
+                    "mode": mode,
+                    "n_bins": k,
+                    "hist_ms": ms["hist"],
+                    "mse_ms": ms["mse"],
+                    "nll_ms": ms["nll"],
+                    "hist_over_mse": ms["hist"] / ms["mse"],
+                    "hist_over_nll": ms["hist"] / ms["nll"],
+                }
+            )
+    print(f"batch={BATCH} horizon={HORIZON} threads={torch.get_num_threads()}")
+    print(f"{'mode':5} {'K':>4} {'hist ms':>9} {'mse ms':>8} {'nll ms':>8} {'hist/mse':>9} {'hist/nll':>9}")
+    for r in rows:
+        print(
+            f"{r['mode']:5} {r['n_bins']:>4} {r['hist_ms']:9.3f} {r['mse_ms']:8.3f} "
+            f"{r['nll_ms']:8.3f} {r['hist_over_mse']:9.2f} {r['hist_over_nll']:9.2f}"
+        )
+    out = Path(__file__).parent / "results" / "loss_cost.json"
+    meta = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+    }
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The histogram loss (Imani & White, ICML 2018) and the losses it is compared against.
+
+All targets live in *unit space*: the K bins split [0, 1] evenly (edges j / K), so a value u
+falls in bin floor(u K). Targets outside [0, 1] are clipped into the edge bins. Missing targets
+are NaN and are masked out of every loss (mean over observed targets only).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+TARGETS = ("gaussian", "dirac", "twohot", "soft")
+
+
+def _phi_diff(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """Phi(hi) - Phi(lo) for lo <= hi, from tail probabilities to keep float32 precision."""
+    c_lo, c_hi = torch.special.ndtr(-lo.abs()), torch.special.ndtr(-hi.abs())
+    both_up = c_lo - c_hi  # 0 < lo <= hi: (1 - c_lo) - (1 - c_hi)
+    both_down = c_hi - c_lo  # lo <= hi <= 0
+    straddle = 1 - c_hi - c_lo
+    return torch.where(lo > 0, both_up, torch.where(hi <= 0, both_down, straddle))
+
+
+def sparse_targets(y, n_bins, kind="gaussian", sigma_ratio=1.0):
+    """Target bin probabilities as `(index, weight)` pairs, each `(..., W)`.
+
+    Every target but `soft` puts its mass on a few bins around y, so the loss only needs those
+    W entries: `dirac` 1, `twohot` 2, `gaussian` the bins within 8 sigma of y (tail mass < 1e-15).
+    y `(...)` is in unit space; NaN (missing) is replaced by 0.5 and must be masked by the caller.
+    """
+    y = torch.nan_to_num(y, nan=0.5).clamp(0, 1)
+    k = n_bins
+    if kind == "dirac":
+        return (y * k).long().clamp(0, k - 1).unsqueeze(-1), torch.ones_like(y).unsqueeze(-1)
+    if kind == "twohot":
+        # centres c_j = (j + 1/2) / K; mass split linearly between the two around y
+        pos = (y * k - 0.5).clamp(0, k - 1)
+        lo = pos.floor().long().clamp(max=k - 1)
+        frac = pos - lo.to(y.dtype)
+        idx = torch.stack([lo, (lo + 1).clamp(max=k - 1)], -1)
+        return idx, torch.stack([1 - frac, frac], -1)
+    if kind != "gaussian":
+        raise ValueError(f"unknown target kind {kind!r}; choose one of {TARGETS}")
+    if sigma_ratio <= 0:
+        raise ValueError(f"sigma_ratio must be positive; got {sigma_ratio}")
+    half = min(math.ceil(8 * sigma_ratio) + 1, k)
+    offsets = torch.arange(-half, half + 1, device=y.device)
+    idx = (y * k).long().clamp(0, k - 1).unsqueeze(-1) + offsets
+    inside = (idx >= 0) & (idx < k)
+    sigma = sigma_ratio / k
+    z_lo = (idx.to(y.dtype) / k - y.unsqueeze(-1)) / sigma
+    mass = _phi_diff(z_lo, z_lo + 1 / sigma_ratio) * inside
+    # normalising by the mass inside [0, 1] truncates the normal to the support
+    return idx.clamp(0, k - 1), mass / mass.sum(-1, keepdim=True)
+
+
+def gaussian_target(y: torch.Tensor, n_bins: int, sigma_ratio: float = 1.0) -> torch.Tensor:
+    """HL-Gaussian target: bin masses of N(y, sigma^2) truncated to [0, 1], `(..., K)`.
+
+    p_i = (Phi((e_i - y)/sigma) - Phi((e_{i-1} - y)/sigma)) / (Phi((1 - y)/sigma) - Phi(-y/sigma)),
+    edges e_i = i / K, sigma = sigma_ratio / K (that many bin widths).
+    """
+    return bin_targets(y, n_bins, "gaussian", sigma_ratio)
+
+
+def bin_targets(y, n_bins, kind="gaussian", sigma_ratio=1.0, soft=None) -> torch.Tensor:
+    """Dense target bin probabilities `(..., K)` for unit-space targets `y (...)`.
+
+    `kind` is one of `gaussian`, `dirac`, `twohot` or `soft` (then `soft (..., K)` is a teacher's
+    probability vector and is returned as is).
+    """
+    if kind == "soft":
+        if soft is None or soft.shape[-1] != n_bins:
+            raise ValueError("kind='soft' needs teacher probabilities of shape (..., n_bins)")
+        return soft
+    idx, weight = sparse_targets(y, n_bins, kind, sigma_ratio)
+    dense = torch.zeros(*y.shape, n_bins, dtype=weight.dtype, device=weight.device)
+    return dense.scatter_add_(-1, idx, weight)
+
+
+def _masked_mean(values: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+    """Mean of `values` over observed entries (0 when none is observed)."""
+    observed = observed.to(values.dtype)
+    return (values * observed).sum() / observed.sum().clamp_min(1)
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, observed=None) -> torch.Tensor:
+    """-sum_i p_i log softmax(logits)_i, averaged over observed rows.
+
+    logits, target: `(..., K)`; observed: bool `(...)` or None (all observed). The gradient
+    with respect to the logits is softmax(logits) - p: bounded, whatever the scale of y.
+    """
+    nll = -(target * F.log_softmax(logits, dim=-1)).sum(-1)
+    if observed is None:
+        return nll.mean()
+    return _masked_mean(nll, observed)
+
+
+def histogram_loss(logits, y, kind="gaussian", sigma_ratio=1.0, soft=None) -> torch.Tensor:
+    """Histogram loss for unit-space targets `y (...)` (NaN = missing) and `logits (..., K)`.
+
+    -sum_i p_i log q_i with q = softmax(logits), summed over the few bins where p is non-zero
+    (`sparse_targets`), so a step costs one log_softmax over K plus a gather.
+    """
+    observed = ~torch.isnan(y)
+    if kind == "soft":
+        if soft is None or soft.shape[-1] != logits.shape[-1]:
+            raise ValueError("kind='soft' needs teacher probabilities of shape (..., n_bins)")
+        observed = observed & ~torch.isnan(soft).any(-1)
+        return cross_entropy(logits, torch.nan_to_num(soft), observed)
+    idx, weight = sparse_targets(y, logits.shape[-1], kind, sigma_ratio)
+    nll = -(F.log_softmax(logits, -1).gather(-1, idx) * weight).sum(-1)
+    return _masked_mean(nll, observed)
+
+
+def gaussian_nll(loc, scale, y) -> torch.Tensor:
+    """Gaussian negative log-likelihood log(scale) + (y - loc)^2 / (2 scale^2) + log(2 pi)/2."""
+    observed = ~torch.isnan(y)
+    y = torch.nan_to_num(y)
+    nll = scale.log() + 0.5 * ((y - loc) / scale) ** 2 + 0.5 * math.log(2 * math.pi)
+    return _masked_mean(nll, observed)
+
+
+def pinball_loss(quantiles, y, levels) -> torch.Tensor:
+    """Mean pinball loss rho_a(y, q) = max(a (y - q), (a - 1)(y - q)).
+
+    quantiles `(..., Q)`, y `(...)`, levels `(Q,)`.
+    """
+    levels = torch.as_tensor(levels, dtype=quantiles.dtype, device=quantiles.device)
+    observed = ~torch.isnan(y)
+    diff = torch.nan_to_num(y).unsqueeze(-1) - quantiles
+    rho = torch.maximum(levels * diff, (levels - 1) * diff).mean(-1)
+    return _masked_mean(rho, observed)
+
+
+def mse_loss(pred, y) -> torch.Tensor:
+    """Mean squared error over observed targets."""
+    observed = ~torch.isnan(y)
+    return _masked_mean((pred - torch.nan_to_num(y)) ** 2, observed)

@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from histcast.losses import (
+    bin_targets,
+    cross_entropy,
+    gaussian_nll,
+    gaussian_target,
+    histogram_loss,
+    mse_loss,
+    pinball_loss,
+)
+
+K = 50
+
+
+@pytest.mark.parametrize("y", [0.0, 0.013, 0.5, 0.731, 0.999, 1.0])
+@pytest.mark.parametrize("ratio", [0.5, 0.75, 1.0, 2.0])
+def test_gaussian_target_matches_truncnorm(y, ratio):
+    sigma = ratio / K
+    ref_dist = stats.truncnorm((0 - y) / sigma, (1 - y) / sigma, loc=y, scale=sigma)
+    ref = np.diff(ref_dist.cdf(np.linspace(0, 1, K + 1)))
+    got = gaussian_target(torch.tensor(y, dtype=torch.float64), K, ratio).numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
+def test_gaussian_target_float32_keeps_tail_precision():
+    y = torch.tensor([0.98], dtype=torch.float32)
+    got = gaussian_target(y, K, 1.0)[0].double()
+    ref = gaussian_target(y.double(), K, 1.0)[0]
+    torch.testing.assert_close(got, ref, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "dirac", "twohot"])
+def test_targets_sum_to_one_and_clip_outside_values(kind):
+    y = torch.tensor([-3.0, 0.0, 0.2, 0.55, 1.0, 7.0], dtype=torch.float64)
+    p = bin_targets(y, K, kind)
+    torch.testing.assert_close(p.sum(-1), torch.ones(6, dtype=torch.float64))
+    assert (p >= 0).all()
+    # outside values land in the edge bins, like the values at the edges
+    torch.testing.assert_close(p[0], p[1])
+    torch.testing.assert_close(p[-1], p[-2])
+
+
+def test_dirac_and_twohot_by_hand():
+    y = torch.tensor([0.23, 0.25], dtype=torch.float64)
+    d = bin_targets(y, 10, "dirac")
+    assert d[0].argmax() == 2 and d[1].argmax() == 2 and d.max() == 1
+    t = bin_targets(y, 10, "twohot")
+    # centres 0.15, 0.25, ...: 0.23 splits 0.2 / 0.8 between bins 1 and 2; 0.25 is bin 2 alone
+    np.testing.assert_allclose(t[0, 1:3].numpy(), [0.2, 0.8])
+    np.testing.assert_allclose(t[1, 2].item(), 1.0)
+    centres = (torch.arange(10, dtype=torch.float64) + 0.5) / 10
+    assert (t[0] * centres).sum().item() == pytest.approx(0.23)
+
+
+def test_soft_targets_are_passed_through():
+    teacher = torch.softmax(torch.randn(4, K), -1)
+    logits = torch.randn(4, K)
+    y = torch.rand(4)
+    got = histogram_loss(logits, y, kind="soft", soft=teacher)
+    ref = -(teacher * torch.log_softmax(logits, -1)).sum(-1).mean()
+    torch.testing.assert_close(got, ref)
+    with pytest.raises(ValueError, match="teacher"):
+        histogram_loss(logits, y, kind="soft")
+    with pytest.raises(ValueError, match="unknown target"):
+        histogram_loss(logits, y, kind="laplace")
+
+
+def test_loss_gradient_is_q_minus_p():
+    torch.manual_seed(0)
+    logits = torch.randn(8, 5, K, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(8, 5, dtype=torch.float64)
+    loss = histogram_loss(logits, y, "gaussian", 0.75)
+    loss.backward()
+    p = gaussian_target(y, K, 0.75)
+    q = torch.softmax(logits.detach(), -1)
+    torch.testing.assert_close(logits.grad, (q - p) / 40)
+
+
+def test_loss_masks_missing_targets():
+    logits = torch.randn(3, 4, K)
+    y = torch.rand(3, 4)
+    y_nan = y.clone()
+    y_nan[1, 2] = float("nan")
+    keep = ~torch.isnan(y_nan)
+    full = -(gaussian_target(y, K) * torch.log_softmax(logits, -1)).sum(-1)
+    torch.testing.assert_close(histogram_loss(logits, y_nan), full[keep].mean())
+    torch.testing.assert_close(cross_entropy(logits, gaussian_target(y, K)), full.mean())
+
+
+def test_gradient_stays_bounded_when_y_is_scaled_but_mse_does_not():
+    """The paper's argument: d loss / d logits = q - p has norm <= sqrt(2) whatever y's scale."""
+    torch.manual_seed(0)
+    y = torch.rand(64, dtype=torch.float64)
+    norms = {}
+    for scale in (1.0, 1e6):
+        ys = y * scale
+        # the histogram loss sees y through the bin support [0, scale]
+        logits = torch.zeros(64, K, dtype=torch.float64, requires_grad=True)
+        histogram_loss(logits, ys / scale).backward()
+        pred = torch.zeros(64, dtype=torch.float64, requires_grad=True)
+        mse_loss(pred, ys).backward()
+        norms[scale] = (logits.grad.norm().item() * 64, pred.grad.norm().item())
+    hist_small, mse_small = norms[1.0]
+    hist_big, mse_big = norms[1e6]
+    assert hist_big <= np.sqrt(2) * 64 / np.sqrt(64) + 1e-9
+    assert hist_big == pytest.approx(hist_small)
+    assert mse_big > 1e5 * mse_small
+
+
+def test_comparison_losses_by_hand():
+    y = torch.tensor([1.0, 2.0, float("nan")])
+    loc, scale = torch.tensor([0.0, 2.0, 5.0]), torch.tensor([1.0, 2.0, 1.0])
+    ref = np.mean([stats.norm(0, 1).logpdf(1.0), stats.norm(2, 2).logpdf(2.0)])
+    assert gaussian_nll(loc, scale, y).item() == pytest.approx(-ref, rel=1e-6)
+    q = torch.tensor([[0.0, 1.0], [3.0, 3.0], [0.0, 0.0]])
+    # y=1: rho_.1(1)=.1, rho_.9(0)=0; y=2: rho_.1(-1)=.9, rho_.9(-1)=.1 -> (.05 + .5)/2
+    assert pinball_loss(q, y, [0.1, 0.9]).item() == pytest.approx(0.275)
+    assert mse_loss(torch.tensor([0.0, 0.0, 0.0]), y).item() == pytest.approx(2.5)
