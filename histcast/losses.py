@@ -15,7 +15,7 @@ import torch.nn.functional as F
 TARGETS = ("gaussian", "dirac", "twohot", "soft")
 
 
-def _phi_diff(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+def phi_diff(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     """Phi(hi) - Phi(lo) for lo <= hi, from tail probabilities to keep float32 precision."""
     c_lo, c_hi = torch.special.ndtr(-lo.abs()), torch.special.ndtr(-hi.abs())
     both_up = c_lo - c_hi  # 0 < lo <= hi: (1 - c_lo) - (1 - c_hi)
@@ -52,7 +52,7 @@ def sparse_targets(y, n_bins, kind="gaussian", sigma_ratio=1.0):
     inside = (idx >= 0) & (idx < k)
     sigma = sigma_ratio / k
     z_lo = (idx.to(y.dtype) / k - y.unsqueeze(-1)) / sigma
-    mass = _phi_diff(z_lo, z_lo + 1 / sigma_ratio) * inside
+    mass = phi_diff(z_lo, z_lo + 1 / sigma_ratio) * inside
     # normalising by the mass inside [0, 1] truncates the normal to the support
     return idx.clamp(0, k - 1), mass / mass.sum(-1, keepdim=True)
 

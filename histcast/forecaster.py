@@ -1,0 +1,352 @@
+"""`HistForecaster`: a global GRU/TCN model with a histogram head, fit on long DataFrames."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import bins
+from .distributions import Histogram, check_levels
+from .features import calendar_features, n_features, season_length
+from .metrics import DEFAULT_LEVELS
+from .network import ForecastNet, ModelConfig
+from .panel import Columns, Panel, from_frame
+from .training import TrainConfig, fit_model
+from .windows import Windows, gather, last_windows, training_windows
+
+
+class NotFittedError(RuntimeError):
+    """Raised when a model is used before `fit`."""
+
+
+def default_context_length(freq, horizon: int) -> int:
+    """A context of 3 horizons or 2 seasons, whichever is longer, clipped to [16, 512]."""
+    return int(np.clip(max(3 * horizon, 2 * season_length(freq)), 16, 512))
+
+
+def default_patch_size(freq, context_length: int) -> int:
+    """One season per patch when that gives 4..64 patches (hourly: 24), else ~16 patches."""
+    m = season_length(freq)
+    if m > 1 and 4 <= context_length / m <= 64:
+        return m
+    return max(1, round(context_length / 16))
+
+
+def quantile_name(alias: str, level: float) -> str:
+    return f"{alias}-q-{100 * level:g}"
+
+
+class HistForecaster:
+    """Global probabilistic forecaster: a GRU or TCN encoder and a histogram decoder head.
+
+    Args mirror `ModelConfig` and `TrainConfig`; `context_length=None` follows the frequency
+    (`default_context_length`), `patch_size=None` too (`default_patch_size`; the context is
+    rounded up to whole patches). `bin_range` is `"window"` (support from each window's context)
+    or `"series"` (from each series' history), widened by `margin` x span on each side.
+    `val_size` points at the end of each series (default: `horizon`) form the validation set
+    for early stopping. `device="auto"` uses CUDA when present.
+    """
+
+    def __init__(
+        self,
+        horizon: int,
+        encoder: str = "gru",
+        context_length: int | None = None,
+        patch_size: int | None = None,
+        n_bins: int = 200,
+        target: str = "gaussian",
+        sigma_ratio: float = 1.0,
+        bin_range: str = "window",
+        margin: float = 0.1,
+        head: str = "histogram",
+        hidden_size: int = 64,
+        n_layers: int = 2,
+        dropout: float = 0.1,
+        learning_rate: float = 1e-3,
+        batch_size: int = 256,
+        max_epochs: int = 100,
+        steps_per_epoch: int = 50,
+        max_steps: int | None = None,
+        early_stopping_patience: int = 10,
+        val_size: int | None = None,
+        freq=None,
+        seed: int = 0,
+        device: str = "auto",
+        alias: str | None = None,
+        verbose: bool = True,
+    ):
+        self.horizon = horizon
+        self.encoder = encoder
+        self.context_length = context_length
+        self.patch_size = patch_size
+        self.n_bins = n_bins
+        self.target = target
+        self.sigma_ratio = sigma_ratio
+        self.bin_range = bin_range
+        self.margin = margin
+        self.head = head
+        self.hidden_size = hidden_size
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.max_steps = max_steps
+        self.early_stopping_patience = early_stopping_patience
+        self.val_size = val_size
+        self.freq = freq
+        self.seed = seed
+        self.device = device
+        self.alias = alias
+        self.verbose = verbose
+
+    # -- configuration ------------------------------------------------------------------------
+    @property
+    def alias_(self) -> str:
+        return self.alias or f"Hist{self.encoder.upper()}"
+
+    def _check_params(self) -> None:
+        if not isinstance(self.horizon, int | np.integer) or self.horizon < 1:
+            raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
+        if self.bin_range not in bins.BIN_RANGES:
+            raise ValueError(f"bin_range must be one of {bins.BIN_RANGES}; got {self.bin_range!r}")
+        if self.n_bins < 2:
+            raise ValueError(f"n_bins must be at least 2; got {self.n_bins}")
+        if self.context_length is not None and self.context_length < 1:
+            raise ValueError(f"context_length must be positive; got {self.context_length}")
+
+    def _device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(df)")
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
+        """Validate `df`, train one global model with early stopping, return `self`."""
+        self._check_params()
+        self.columns_ = Columns(id_col, time_col, target_col)
+        panel = from_frame(df, self.columns_, self.freq)
+        self.freq_ = panel.freq
+        context = self.context_length or default_context_length(panel.freq, self.horizon)
+        patch = self.patch_size or default_patch_size(panel.freq, context)
+        context = -(-context // patch) * patch  # a whole number of patches
+        self.config_ = ModelConfig(
+            horizon=int(self.horizon), context_length=int(context),
+            n_features=n_features(panel.freq), encoder=self.encoder, head=self.head,
+            n_bins=self.n_bins, target=self.target, sigma_ratio=self.sigma_ratio,
+            hidden_size=self.hidden_size, n_layers=self.n_layers, dropout=self.dropout,
+            patch_size=int(patch),
+        )  # fmt: skip
+        device = self._device()
+        torch.manual_seed(self.seed)
+        self.model_ = ForecastNet(self.config_).to(device)
+
+        val_size = self.horizon if self.val_size is None else self.val_size
+        holds_out = panel.lengths > val_size + 1
+        n_train = np.where(holds_out, panel.lengths - val_size, panel.lengths)
+        train_panel = panel.head(panel.lengths - n_train)
+        data = _Packed(train_panel, self.freq_, device)  # training data ends before validation
+        full = _Packed(panel, self.freq_, device)
+        lo, hi = bins.series_ranges(train_panel.values, train_panel.indptr, self.margin)
+        data.set_ranges(lo, hi)
+        full.set_ranges(lo, hi)
+        train = training_windows(train_panel.indptr, train_panel.lengths)
+        if len(train) == 0:
+            raise ValueError("no training windows: the series are too short for this horizon")
+        self.outside_share_ = self._outside_share(data, train)
+
+        def make_batch(idx):
+            return self._inputs(data, train.take(idx))
+
+        val = last_windows(panel.indptr, val_size).take(np.flatnonzero(holds_out))
+        val_batches = [
+            self._inputs(full, val.take(chunk))
+            for chunk in np.array_split(np.arange(len(val)), max(1, len(val) // 1024))
+        ] if val_size > 0 and len(val) else []  # fmt: skip
+        cfg = TrainConfig(
+            learning_rate=self.learning_rate, batch_size=self.batch_size,
+            max_epochs=self.max_epochs, steps_per_epoch=self.steps_per_epoch,
+            max_steps=self.max_steps, patience=self.early_stopping_patience, seed=self.seed,
+            verbose=self.verbose,
+        )  # fmt: skip
+        self.history_ = fit_model(self.model_, make_batch, len(train), val_batches, cfg)
+        self.panel_ = panel
+        self.ranges_ = bins.series_ranges(panel.values, panel.indptr, self.margin)
+        return self
+
+    def _inputs(self, data: _Packed, win: Windows, fut_feats=None):
+        """Gather windows and map them to unit space: ((u, ctx_feats, fut_feats), y_unit)."""
+        return self._unit_windows(data, win, fut_feats)[:2]
+
+    def _unit_windows(self, data: _Packed, win: Windows, fut_feats=None):
+        """Windows in unit space: (model inputs, y_unit `(B, H)`, lo `(B,)`, hi `(B,)`)."""
+        batch, lo, hi = self._gather(data, win, fut_feats)
+        u = bins.to_unit(batch.context, lo.unsqueeze(-1), hi.unsqueeze(-1))
+        y = bins.to_unit(batch.target, lo.unsqueeze(-1), hi.unsqueeze(-1))
+        return (u, batch.ctx_feats, batch.fut_feats), y, lo, hi
+
+    def _gather(self, data: _Packed, win: Windows, fut_feats=None):
+        series = torch.as_tensor(win.series, device=data.values.device)
+        cutoff = torch.as_tensor(win.cutoff, device=data.values.device)
+        batch = gather(
+            data.values, data.feats, data.indptr, series, cutoff,
+            self.config_.context_length, self.config_.horizon, fut_feats,
+        )  # fmt: skip
+        lo, hi = data.lo[series], data.hi[series]
+        if self.bin_range == "window":
+            lo, hi = bins.window_ranges(batch.context, self.margin, (lo, hi))
+        return batch, lo, hi
+
+    def _outside_share(self, data: _Packed, train: Windows) -> float:
+        """Share of training targets outside the support, on up to 20,000 sampled windows."""
+        rng = np.random.default_rng(self.seed)
+        idx = rng.choice(len(train), min(len(train), 20_000), replace=False)
+        return bins.outside_share(self._inputs(data, train.take(idx))[1])
+
+    # -- forecasting -----------------------------------------------------------------------------
+    def predict_distribution(self, df: pd.DataFrame | None = None):
+        """Forecast histograms for the `horizon` steps after each series' end.
+
+        Returns `(Histogram, index)`: a Histogram with batch shape `(S, H)` and edges in data
+        units, and a frame with the id and time columns of the S x H forecasts (row-major).
+        `df` (optional) gives new histories to forecast from; otherwise the training data.
+        """
+        self._check_fitted()
+        panel = self.panel_ if df is None else self._new_panel(df)
+        device = next(self.model_.parameters()).device
+        data = _Packed(panel, self.freq_, device)
+        data.set_ranges(*bins.series_ranges(panel.values, panel.indptr, self.margin))
+        fut_ds = panel.future_ds(self.config_.horizon)
+        fut = torch.as_tensor(calendar_features(fut_ds, self.freq_), device=device)
+        wins = last_windows(panel.indptr)
+        probs, edges = [], []
+        self.model_.eval()
+        with torch.no_grad():
+            for chunk in np.array_split(np.arange(panel.n_series), max(1, panel.n_series // 2048)):
+                inputs, _, lo, hi = self._unit_windows(data, wins.take(chunk), fut[chunk])
+                probs.append(self.model_.head.probs(self.model_(*inputs)).double())
+                edges.append(bins.edges(lo.double(), hi.double(), self.config_.n_bins))
+        dist = Histogram(torch.cat(edges).unsqueeze(1).cpu(), torch.cat(probs).cpu(), validate=False)
+        h = self.config_.horizon
+        index = pd.DataFrame(
+            {
+                self.columns_.id: np.repeat(panel.ids, h),
+                self.columns_.time: fut_ds.reshape(-1),
+            }
+        )
+        return dist, index
+
+    def forecast(self, df=None, quantiles=DEFAULT_LEVELS, level=(80, 95)) -> pd.DataFrame:
+        """Nixtla-style forecast frame: id, time, `<alias>` (mean), `<alias>-median`,
+        `<alias>-lo-<L>` / `<alias>-hi-<L>` for central intervals `level`, and
+        `<alias>-q-<100 a>` for each quantile level a in `quantiles`."""
+        quantiles = _check_quantiles(quantiles)
+        level = [] if level is None else list(level)
+        if any(not 0 < lv < 100 for lv in level):
+            raise ValueError(f"levels must lie in (0, 100); got {level}")
+        dist, out = self.predict_distribution(df)
+        return forecast_frame(out, dist, self.alias_, quantiles, level)
+
+    def _new_panel(self, df: pd.DataFrame) -> Panel:
+        panel = from_frame(df, self.columns_, self.freq_)
+        if panel.freq != self.freq_:
+            raise ValueError(f"frequency {panel.freq} differs from the fitted {self.freq_}")
+        return panel
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write `path/config.json` (arguments, architecture, metadata) and `path/state.pt`."""
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        freq = self.freq_ if isinstance(self.freq_, int) else self.freq_.freqstr
+        meta = {
+            "params": {k: v for k, v in vars(self).items() if not k.endswith("_")},
+            "model": self.config_.to_dict(),
+            "columns": vars(self.columns_),
+            "freq": freq,
+            "ids": self.panel_.ids.tolist(),
+            "outside_share": self.outside_share_,
+            "history": self.history_,
+        }
+        (path / "config.json").write_text(json.dumps(meta, indent=1, default=str))
+        ds = self.panel_.ds.astype(np.int64)
+        state = {
+            "model": self.model_.state_dict(),
+            "values": torch.from_numpy(self.panel_.values),
+            "indptr": torch.from_numpy(self.panel_.indptr),
+            "ds": torch.from_numpy(ds),
+        }
+        torch.save(state, path / "state.pt")
+
+    @classmethod
+    def load(cls, path, device: str = "cpu") -> HistForecaster:
+        """Rebuild a fitted forecaster saved with `save` (weights loaded with weights_only)."""
+        path = Path(path)
+        meta = json.loads((path / "config.json").read_text())
+        state = torch.load(path / "state.pt", map_location=device, weights_only=True)
+        self = cls(**meta["params"])
+        self.columns_ = Columns(**meta["columns"])
+        freq = meta["freq"]
+        self.freq_ = freq if isinstance(freq, int) else pd.tseries.frequencies.to_offset(freq)
+        ds = state["ds"].numpy()
+        if not isinstance(freq, int):
+            ds = ds.astype("datetime64[ns]")
+        self.panel_ = Panel(
+            np.asarray(meta["ids"]), state["values"].numpy(), state["indptr"].numpy(), ds,
+            self.freq_,
+        )  # fmt: skip
+        self.config_ = ModelConfig(**meta["model"])
+        self.model_ = ForecastNet(self.config_).to(device)
+        self.model_.load_state_dict(state["model"])
+        self.model_.eval()
+        self.ranges_ = bins.series_ranges(self.panel_.values, self.panel_.indptr, self.margin)
+        self.outside_share_, self.history_ = meta["outside_share"], meta["history"]
+        return self
+
+
+class _Packed:
+    """A panel's values, calendar features and ranges as tensors on one device."""
+
+    def __init__(self, panel: Panel, freq, device):
+        self.values = torch.as_tensor(panel.values, device=device)
+        self.feats = torch.as_tensor(calendar_features(panel.ds, freq), device=device)
+        self.indptr = torch.as_tensor(panel.indptr, device=device)
+
+    def set_ranges(self, lo, hi) -> None:
+        dev = self.values.device
+        self.lo = torch.as_tensor(lo, dtype=torch.float32, device=dev)
+        self.hi = torch.as_tensor(hi, dtype=torch.float32, device=dev)
+
+
+def _check_quantiles(quantiles) -> list[float]:
+    q = [] if quantiles is None else [float(x) for x in np.atleast_1d(quantiles)]
+    check_levels(torch.tensor(q, dtype=torch.float64))
+    return q
+
+
+def forecast_frame(index: pd.DataFrame, dist: Histogram, alias: str, quantiles, level):
+    """Add the point, median, interval and quantile columns of `dist (S, H)` to `index`."""
+    out = index.copy()
+    out[alias] = dist.mean.reshape(-1).numpy()
+    levels = [0.5] + quantiles
+    for lv in level:
+        levels += [0.5 - lv / 200, 0.5 + lv / 200]
+    q = dist.quantile(torch.tensor(levels, dtype=dist.probs.dtype)).reshape(-1, len(levels))
+    q = q.numpy()
+    out[f"{alias}-median"] = q[:, 0]
+    for i, lv in enumerate(level):
+        out[f"{alias}-lo-{lv:g}"] = q[:, 1 + len(quantiles) + 2 * i]
+        out[f"{alias}-hi-{lv:g}"] = q[:, 2 + len(quantiles) + 2 * i]
+    for i, a in enumerate(quantiles):
+        out[quantile_name(alias, a)] = q[:, 1 + i]
+    return out

@@ -1,0 +1,80 @@
+"""The forecasting network: step inputs -> encoder -> per-step features -> head.
+
+Per context step the inputs are [u, observed, calendar features, position], where u is the
+unit-scaled value (0 where missing). Consecutive steps are grouped into patches of `patch_size`
+steps, each embedded by one linear map (as PatchTST does), so the encoder runs over C / P
+patches instead of C steps: on a CPU a GRU over 168 hourly steps is ~20x slower than over 7
+daily patches, for the same information. The state is the encoder's output plus a linear "skip"
+of the whole context (as N-BEATS/NHITS read it), and every horizon step h is decoded directly
+from [state, step embedding e_h, calendar features of step h] (MQ-RNN style).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .encoders import make_encoder
+from .heads import make_head
+
+
+@dataclass
+class ModelConfig:
+    """Architecture hyperparameters, passed whole to `ForecastNet`."""
+
+    horizon: int
+    context_length: int
+    n_features: int = 0
+    encoder: str = "gru"
+    head: str = "histogram"
+    n_bins: int = 200
+    target: str = "gaussian"
+    sigma_ratio: float = 1.0
+    hidden_size: int = 64
+    n_layers: int = 2
+    dropout: float = 0.1
+    step_embedding: int = 16
+    patch_size: int = 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ForecastNet(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        if cfg.context_length % cfg.patch_size:
+            raise ValueError("context_length must be a multiple of patch_size")
+        self.n_patches = cfg.context_length // cfg.patch_size
+        self.embed = nn.Linear(cfg.patch_size * (3 + cfg.n_features), cfg.hidden_size)
+        self.encoder = make_encoder(
+            cfg.encoder, cfg.hidden_size, cfg.hidden_size, cfg.n_layers, self.n_patches,
+            cfg.dropout,
+        )
+        self.skip = nn.Linear(2 * cfg.context_length, cfg.hidden_size)
+        self.step = nn.Parameter(torch.randn(cfg.horizon, cfg.step_embedding) * 0.1)
+        d_head = cfg.hidden_size + cfg.step_embedding + cfg.n_features
+        self.head = make_head(
+            cfg.head, d_head, 2 * cfg.hidden_size, cfg.n_bins, cfg.dropout, cfg.target,
+            cfg.sigma_ratio,
+        )
+        pos = torch.linspace(-1, 0, cfg.context_length)
+        self.register_buffer("position", pos, persistent=False)
+
+    def forward(self, u: torch.Tensor, ctx_feats: torch.Tensor, fut_feats: torch.Tensor):
+        """u `(B, C)` unit-scaled context with NaN for missing, ctx_feats `(B, C, F)`,
+        fut_feats `(B, H, F)` -> head output `(B, H, K)` (logits) or `(B, H, 2)` (Gaussian)."""
+        observed = (~torch.isnan(u)).to(u.dtype)
+        u = torch.nan_to_num(u)
+        pos = self.position.expand_as(u)
+        x = torch.cat([u.unsqueeze(-1), observed.unsqueeze(-1), ctx_feats, pos.unsqueeze(-1)], -1)
+        b, h = u.shape[0], self.cfg.horizon
+        patches = self.embed(x.reshape(b, self.n_patches, -1))  # (B, C/P, hidden)
+        state = self.encoder(patches) + self.skip(torch.cat([u, observed], -1))
+        z = torch.cat(
+            [state.unsqueeze(1).expand(b, h, -1), self.step.expand(b, h, -1), fut_feats], -1
+        )
+        return self.head(z)
