@@ -235,7 +235,8 @@ class HistForecaster:
                 inputs, _, lo, hi = self._unit_windows(data, wins.take(chunk), fut[chunk])
                 probs.append(self.model_.head.probs(self.model_(*inputs)).double())
                 edges.append(bins.edges(lo.double(), hi.double(), self.config_.n_bins))
-        dist = Histogram(torch.cat(edges).unsqueeze(1).cpu(), torch.cat(probs).cpu(), validate=False)
+        edges, probs = torch.cat(edges).unsqueeze(1).cpu(), torch.cat(probs).cpu()
+        dist = Histogram(edges, probs, validate=False)
         h = self.config_.horizon
         index = pd.DataFrame(
             {
@@ -249,10 +250,7 @@ class HistForecaster:
         """Nixtla-style forecast frame: id, time, `<alias>` (mean), `<alias>-median`,
         `<alias>-lo-<L>` / `<alias>-hi-<L>` for central intervals `level`, and
         `<alias>-q-<100 a>` for each quantile level a in `quantiles`."""
-        quantiles = _check_quantiles(quantiles)
-        level = [] if level is None else list(level)
-        if any(not 0 < lv < 100 for lv in level):
-            raise ValueError(f"levels must lie in (0, 100); got {level}")
+        quantiles, level = check_forecast_args(quantiles, level)
         dist, out = self.predict_distribution(df)
         return forecast_frame(out, dist, self.alias_, quantiles, level)
 
@@ -328,25 +326,42 @@ class _Packed:
         self.hi = torch.as_tensor(hi, dtype=torch.float32, device=dev)
 
 
-def _check_quantiles(quantiles) -> list[float]:
+def check_forecast_args(quantiles, level) -> tuple[list[float], list[float]]:
+    """Validate quantile levels in (0, 1) and interval levels in (0, 100)."""
     q = [] if quantiles is None else [float(x) for x in np.atleast_1d(quantiles)]
     check_levels(torch.tensor(q, dtype=torch.float64))
-    return q
+    level = [] if level is None else [float(x) for x in np.atleast_1d(level)]
+    if any(not 0 < lv < 100 for lv in level):
+        raise ValueError(f"interval levels must lie in (0, 100); got {level}")
+    return q, level
+
+
+def forecast_levels(quantiles, level) -> np.ndarray:
+    """Quantile levels in the order `quantile_frame` reads them: the median, `quantiles`,
+    then (lo, hi) = (0.5 - L/200, 0.5 + L/200) for each interval level L."""
+    levels = [0.5, *quantiles]
+    for lv in level:
+        levels += [0.5 - lv / 200, 0.5 + lv / 200]
+    return np.asarray(levels, dtype=np.float64)
 
 
 def forecast_frame(index: pd.DataFrame, dist: Histogram, alias: str, quantiles, level):
-    """Add the point, median, interval and quantile columns of `dist (S, H)` to `index`."""
+    """Point (mean), median, interval and quantile columns of `dist (S, H)` added to `index`."""
+    levels = torch.from_numpy(forecast_levels(quantiles, level)).to(dist.probs.dtype)
+    q = dist.quantile(levels).reshape(-1, len(levels)).numpy()
+    return quantile_frame(index, alias, dist.mean.reshape(-1).numpy(), q, quantiles, level)
+
+
+def quantile_frame(index, alias, mean, q, quantiles, level) -> pd.DataFrame:
+    """Nixtla-style columns from a point forecast `mean (N,)` and `q (N, L)` at
+    `forecast_levels(quantiles, level)`."""
     out = index.copy()
-    out[alias] = dist.mean.reshape(-1).numpy()
-    levels = [0.5] + quantiles
-    for lv in level:
-        levels += [0.5 - lv / 200, 0.5 + lv / 200]
-    q = dist.quantile(torch.tensor(levels, dtype=dist.probs.dtype)).reshape(-1, len(levels))
-    q = q.numpy()
+    out[alias] = mean
     out[f"{alias}-median"] = q[:, 0]
+    n = len(quantiles)
     for i, lv in enumerate(level):
-        out[f"{alias}-lo-{lv:g}"] = q[:, 1 + len(quantiles) + 2 * i]
-        out[f"{alias}-hi-{lv:g}"] = q[:, 2 + len(quantiles) + 2 * i]
+        out[f"{alias}-lo-{lv:g}"] = q[:, 1 + n + 2 * i]
+        out[f"{alias}-hi-{lv:g}"] = q[:, 2 + n + 2 * i]
     for i, a in enumerate(quantiles):
         out[quantile_name(alias, a)] = q[:, 1 + i]
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .losses import phi_diff, gaussian_nll, histogram_loss
+from .losses import gaussian_nll, histogram_loss, phi_diff
 
 HEADS = ("histogram", "gaussian")
 

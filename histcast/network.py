@@ -51,14 +51,23 @@ class ForecastNet(nn.Module):
         self.n_patches = cfg.context_length // cfg.patch_size
         self.embed = nn.Linear(cfg.patch_size * (3 + cfg.n_features), cfg.hidden_size)
         self.encoder = make_encoder(
-            cfg.encoder, cfg.hidden_size, cfg.hidden_size, cfg.n_layers, self.n_patches,
+            cfg.encoder,
+            cfg.hidden_size,
+            cfg.hidden_size,
+            cfg.n_layers,
+            self.n_patches,
             cfg.dropout,
         )
         self.skip = nn.Linear(2 * cfg.context_length, cfg.hidden_size)
         self.step = nn.Parameter(torch.randn(cfg.horizon, cfg.step_embedding) * 0.1)
         d_head = cfg.hidden_size + cfg.step_embedding + cfg.n_features
         self.head = make_head(
-            cfg.head, d_head, 2 * cfg.hidden_size, cfg.n_bins, cfg.dropout, cfg.target,
+            cfg.head,
+            d_head,
+            2 * cfg.hidden_size,
+            cfg.n_bins,
+            cfg.dropout,
+            cfg.target,
             cfg.sigma_ratio,
         )
         pos = torch.linspace(-1, 0, cfg.context_length)

@@ -7,6 +7,7 @@ Timestamps are packed the same way (`ds (N,)`), as datetime64[ns] or int64 steps
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +56,8 @@ class Panel:
         """Timestamps of the next h steps of every series, `(S, h)`."""
         return future_timestamps(self.last_ds, self.freq, h)
 
-    def to_frame(self, cols: Columns = Columns()) -> pd.DataFrame:
+    def to_frame(self, cols: Columns | None = None) -> pd.DataFrame:
+        cols = cols or Columns()
         return pd.DataFrame(
             {
                 cols.id: np.repeat(self.ids, self.lengths),
@@ -83,13 +85,14 @@ def future_timestamps(last, freq, h: int) -> np.ndarray:
     return np.stack(cols, axis=1) if cols else np.empty((len(last), 0), "datetime64[ns]")
 
 
-def from_frame(df: pd.DataFrame, cols: Columns = Columns(), freq=None, min_obs: int = 2) -> Panel:
+def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs=2) -> Panel:
     """Validate a long DataFrame and pack it into a `Panel`; `df` is never modified.
 
     Raises ValueError/TypeError naming the offending column or series for: missing columns,
     non-numeric or infinite targets, duplicate (id, ds) pairs, irregular or mixed timestamps,
     series with fewer than `min_obs` observed values.
     """
+    cols = cols or Columns()
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in (cols.id, cols.time, cols.target) if c not in df.columns]
@@ -161,7 +164,8 @@ def _check_regular(ids, ds: np.ndarray, indptr: np.ndarray, freq):
         bad = within & (steps != step)
         _raise_irregular(ids, indptr, bad, f"integer step {step}")
         return step
-    offset = pd.tseries.frequencies.to_offset(freq) if freq is not None else _infer_offset(ds, indptr)
+    to_offset = pd.tseries.frequencies.to_offset
+    offset = to_offset(freq) if freq is not None else _infer_offset(ds, indptr)
     if isinstance(offset, pd.offsets.Tick):  # fixed step: one vectorised check for the panel
         steps, within = _steps_within(ds.astype(np.int64), indptr)
         bad = within & (steps != pd.Timedelta(offset).value)
@@ -191,9 +195,11 @@ def _infer_offset(ds: np.ndarray, indptr: np.ndarray) -> pd.DateOffset:
     chunk = pd.DatetimeIndex(ds[indptr[longest] : indptr[longest + 1]])
     if len(chunk) < 2:
         raise ValueError("cannot infer a frequency from one-point series; pass freq=")
-    inferred = pd.infer_freq(chunk) if len(chunk) >= 3 else None
+    with warnings.catch_warnings():  # pandas 3 warns that infer_freq will return an offset
+        warnings.simplefilter("ignore")
+        inferred = pd.infer_freq(chunk) if len(chunk) >= 3 else None
     if inferred is None:  # fall back to the smallest step seen, then check every series
-        inferred = pd.Timedelta(np.diff(chunk.asi8).min())
+        inferred = pd.Timedelta(int(np.diff(chunk.asi8).min()))
     return pd.tseries.frequencies.to_offset(inferred)
 
 

@@ -60,7 +60,8 @@ def make_panel(kind="bimodal", n_series=20, length=400, seed=0) -> SyntheticPane
     if kind not in KINDS:
         raise ValueError(f"unknown synthetic kind {kind!r}; choose one of {KINDS}")
     rng = np.random.default_rng(seed)
-    levels = rng.uniform(10, 100, n_series) if kind != "intermittent" else rng.uniform(1, 8, n_series)
+    top = (1, 8) if kind == "intermittent" else (10, 100)
+    levels = rng.uniform(*top, n_series)
     t = np.arange(length, dtype=np.float64)
     mu, scale = _mu_scale(kind, levels[:, None], t[None, :])
     y = mu + scale * _noise(kind, rng, mu.shape) if kind != "intermittent" else _counts(rng, mu)

@@ -1,0 +1,139 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import split_last
+
+from histcast.forecaster import HistForecaster, NotFittedError
+
+FAST = dict(max_epochs=3, steps_per_epoch=10, hidden_size=16, n_bins=50, verbose=False)
+
+
+def check_forecaster(model, df, h):
+    """Smoke test every model passes: fit returns self, columns, monotone quantiles, no NaN."""
+    original = df.copy()
+    assert model.fit(df) is model
+    pd.testing.assert_frame_equal(df, original)  # the caller's frame is untouched
+    fc = model.forecast(quantiles=[0.1, 0.5, 0.9], level=[80])
+    alias = model.alias_
+    expected = ["unique_id", "ds", alias, f"{alias}-median", f"{alias}-lo-80", f"{alias}-hi-80"]
+    expected += [f"{alias}-q-10", f"{alias}-q-50", f"{alias}-q-90"]
+    assert list(fc.columns) == expected
+    assert len(fc) == df["unique_id"].nunique() * h
+    assert not fc.isna().any().any()
+    q = fc[[f"{alias}-q-10", f"{alias}-q-50", f"{alias}-q-90"]].to_numpy()
+    assert (np.diff(q, axis=1) >= 0).all()
+    last = df.groupby("unique_id")["ds"].max()
+    first_future = fc.groupby("unique_id")["ds"].min()
+    assert (first_future - last == pd.Timedelta(hours=1)).all()
+    return fc
+
+
+@pytest.mark.parametrize("encoder", ["gru", "tcn"])
+def test_check_forecaster(small_panel, encoder):
+    check_forecaster(HistForecaster(horizon=6, encoder=encoder, **FAST), small_panel, 6)
+
+
+def test_seed_makes_forecasts_reproducible(small_panel):
+    a = HistForecaster(horizon=4, seed=3, **FAST).fit(small_panel).forecast()
+    b = HistForecaster(horizon=4, seed=3, **FAST).fit(small_panel).forecast()
+    c = HistForecaster(horizon=4, seed=4, **FAST).fit(small_panel).forecast()
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["HistGRU"], c["HistGRU"])
+
+
+def test_save_load_round_trip(small_panel, tmp_path):
+    model = HistForecaster(horizon=4, encoder="tcn", bin_range="series", **FAST).fit(small_panel)
+    model.save(tmp_path / "m")
+    loaded = HistForecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(model.forecast(), loaded.forecast())
+    new = small_panel[small_panel.unique_id == "u1"].iloc[:50]
+    pd.testing.assert_frame_equal(model.forecast(new), loaded.forecast(new))
+
+
+def test_forecast_new_unseen_series(small_panel):
+    model = HistForecaster(horizon=4, **FAST).fit(small_panel)
+    new = small_panel[small_panel.unique_id == "u1"].assign(unique_id="fresh", y=lambda d: d.y * 7)
+    fc = model.forecast(new)
+    assert set(fc.unique_id) == {"fresh"}
+    # ranges follow the new history: forecasts live on its scale
+    assert fc["HistGRU"].between(new.y.min() * 0.5, new.y.max() * 1.5).all()
+
+
+def test_predict_distribution_matches_forecast(small_panel):
+    model = HistForecaster(horizon=4, **FAST).fit(small_panel)
+    dist, index = model.predict_distribution()
+    assert dist.batch_shape == (3, 4)
+    fc = model.forecast(quantiles=[0.25])
+    np.testing.assert_allclose(fc["HistGRU"], dist.mean.reshape(-1).numpy())
+    np.testing.assert_allclose(fc["HistGRU-q-25"], dist.quantile([0.25]).reshape(-1).numpy())
+    assert list(index.columns) == ["unique_id", "ds"]
+
+
+def test_history_and_diagnostics(small_panel):
+    model = HistForecaster(horizon=4, **FAST).fit(small_panel)
+    assert [r["epoch"] for r in model.history_] == [1, 2, 3]
+    assert all(np.isfinite(r["val_crps"]) for r in model.history_)
+    assert 0 <= model.outside_share_ <= 1
+    assert model.ranges_[0].shape == (3,)
+
+
+def test_nan_targets_are_masked_not_zero(small_panel):
+    df = small_panel.copy()
+    df.loc[df.unique_id == "u1", "y"] = df.loc[df.unique_id == "u1", "y"].where(
+        lambda s: s.index % 2 == 0
+    )
+    fc = HistForecaster(horizon=4, bin_range="series", **FAST).fit(df).forecast()
+    # zeros would drag the support to 0; masked values leave it around the level of ~1000
+    assert fc.loc[fc.unique_id == "u1", "HistGRU-q-10"].min() > 300
+
+
+# -- accuracy against the known truth ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def bimodal_fits(bimodal):
+    h = 24
+    train, test = split_last(bimodal.df, h)
+    out = {}
+    for head in ("histogram", "gaussian"):
+        model = HistForecaster(
+            horizon=h, head=head, max_epochs=30, learning_rate=3e-3, verbose=False
+        ).fit(train)
+        dist, index = model.predict_distribution()
+        y = index.merge(test, on=["unique_id", "ds"], how="left")["y"].to_numpy()
+        out[head] = (dist, torch.tensor(y).reshape(dist.batch_shape), index)
+    return out
+
+
+def test_histogram_head_is_near_the_oracle_and_beats_gaussian(bimodal, bimodal_fits):
+    dist, y, index = bimodal_fits["histogram"]
+    oracle = bimodal.truth(index).crps(y.reshape(-1)).mean().item()
+    hist = dist.crps(y).mean().item()
+    gauss_dist, gy, _ = bimodal_fits["gaussian"]
+    gauss = gauss_dist.crps(gy).mean().item()
+    assert hist < 1.2 * oracle
+    assert hist < 0.97 * gauss
+
+
+def test_ninety_percent_interval_coverage(bimodal_fits):
+    dist, y, _ = bimodal_fits["histogram"]
+    q = dist.quantile([0.05, 0.95])
+    covered = ((y >= q[..., 0]) & (y <= q[..., 1])).double().mean().item()
+    assert 0.80 <= covered <= 0.99
+
+
+# -- bad input -------------------------------------------------------------------------------
+def test_forecast_before_fit_raises():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        HistForecaster(horizon=3).forecast()
+
+
+@pytest.mark.parametrize("h", [0, -2, 1.5])
+def test_bad_horizon(small_panel, h):
+    with pytest.raises(ValueError, match="horizon"):
+        HistForecaster(horizon=h, **FAST).fit(small_panel)
+
+
+def test_bad_quantiles(small_panel):
+    model = HistForecaster(horizon=3, **FAST).fit(small_panel)
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        model.forecast(quantiles=[0.5, 1.2])
