@@ -32,3 +32,23 @@ def small_panel():
 @pytest.fixture(scope="session")
 def bimodal():
     return make_panel("bimodal", n_series=20, length=500, seed=0)
+
+
+def check_forecaster(model, df, h):
+    """Smoke test every model passes: fit returns self, columns, monotone quantiles, no NaN."""
+    original = df.copy()
+    assert model.fit(df) is model
+    pd.testing.assert_frame_equal(df, original)  # the caller's frame is untouched
+    fc = model.forecast(quantiles=[0.1, 0.5, 0.9], level=[80])
+    alias = model.alias_
+    expected = ["unique_id", "ds", alias, f"{alias}-median", f"{alias}-lo-80", f"{alias}-hi-80"]
+    expected += [f"{alias}-q-10", f"{alias}-q-50", f"{alias}-q-90"]
+    assert list(fc.columns) == expected
+    assert len(fc) == df["unique_id"].nunique() * h
+    assert not fc.isna().any().any()
+    q = fc[[f"{alias}-q-10", f"{alias}-q-50", f"{alias}-q-90"]].to_numpy()
+    assert (np.diff(q, axis=1) >= 0).all()
+    last = df.groupby("unique_id")["ds"].max()
+    first_future = fc.groupby("unique_id")["ds"].min()
+    assert (first_future - last == pd.Timedelta(hours=1)).all()
+    return fc

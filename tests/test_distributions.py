@@ -125,9 +125,9 @@ def test_crps_against_properscoring_quadrature_on_few_bins(y):
 
 def test_crps_against_weighted_ensemble_on_random_histograms():
     rng = np.random.default_rng(3)
-    n = 400
-    for _ in range(5):
-        edges, probs = random_histogram(rng, k=40, empty=10)
+    n = 100  # members per bin; properscoring's weighted ensemble is O(members^2)-ish slow
+    for _ in range(3):
+        edges, probs = random_histogram(rng, k=20, empty=5)
         y = rng.uniform(edges[0] - 2, edges[-1] + 2)
         u = (np.arange(n) + 0.5) / n
         members = (edges[:-1, None] + u * np.diff(edges)[:, None]).ravel()
@@ -135,7 +135,7 @@ def test_crps_against_weighted_ensemble_on_random_histograms():
         ref = ps.crps_ensemble(y, members, weights=weights)
         got = Histogram(torch.tensor(edges), torch.tensor(probs)).crps(torch.tensor(y))
         # a grid of n points per bin differs from the uniform density by O(w^2 / n)
-        assert got.item() == pytest.approx(ref, abs=2e-3)
+        assert got.item() == pytest.approx(ref, abs=5e-3)
 
 
 def test_crps_is_batched_and_differentiable():

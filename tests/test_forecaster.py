@@ -2,31 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import split_last
+from conftest import check_forecaster, split_last
 
 from histcast.forecaster import HistForecaster, NotFittedError
 
 FAST = dict(max_epochs=3, steps_per_epoch=10, hidden_size=16, n_bins=50, verbose=False)
-
-
-def check_forecaster(model, df, h):
-    """Smoke test every model passes: fit returns self, columns, monotone quantiles, no NaN."""
-    original = df.copy()
-    assert model.fit(df) is model
-    pd.testing.assert_frame_equal(df, original)  # the caller's frame is untouched
-    fc = model.forecast(quantiles=[0.1, 0.5, 0.9], level=[80])
-    alias = model.alias_
-    expected = ["unique_id", "ds", alias, f"{alias}-median", f"{alias}-lo-80", f"{alias}-hi-80"]
-    expected += [f"{alias}-q-10", f"{alias}-q-50", f"{alias}-q-90"]
-    assert list(fc.columns) == expected
-    assert len(fc) == df["unique_id"].nunique() * h
-    assert not fc.isna().any().any()
-    q = fc[[f"{alias}-q-10", f"{alias}-q-50", f"{alias}-q-90"]].to_numpy()
-    assert (np.diff(q, axis=1) >= 0).all()
-    last = df.groupby("unique_id")["ds"].max()
-    first_future = fc.groupby("unique_id")["ds"].min()
-    assert (first_future - last == pd.Timedelta(hours=1)).all()
-    return fc
 
 
 @pytest.mark.parametrize("encoder", ["gru", "tcn"])

@@ -62,7 +62,8 @@ def main() -> None:
     rows = []
     for mode in ("loss", "step"):
         for k in BINS:
-            ms = {kind: timeit(make_case(kind, k, mode == "step")) for kind in ("hist", "mse", "nll")}
+            kinds = ("hist", "mse", "nll")
+            ms = {kind: timeit(make_case(kind, k, mode == "step")) for kind in kinds}
             rows.append(
                 {
                     "mode": mode,
@@ -75,7 +76,8 @@ def main() -> None:
                 }
             )
     print(f"batch={BATCH} horizon={HORIZON} threads={torch.get_num_threads()}")
-    print(f"{'mode':5} {'K':>4} {'hist ms':>9} {'mse ms':>8} {'nll ms':>8} {'hist/mse':>9} {'hist/nll':>9}")
+    head = ("hist ms", "mse ms", "nll ms", "hist/mse", "hist/nll")
+    print(f"{'mode':5} {'K':>4} " + " ".join(f"{c:>9}" for c in head))
     for r in rows:
         print(
             f"{r['mode']:5} {r['n_bins']:>4} {r['hist_ms']:9.3f} {r['mse_ms']:8.3f} "
