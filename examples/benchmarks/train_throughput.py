@@ -1,0 +1,77 @@
+"""Training throughput, peak memory and forecast latency on M4 hourly (414 series, h=48).
+
+For the GRU and the TCN with default settings: windows per second over a fixed number of
+training steps (no early stopping), peak resident memory of the process, and the time to
+forecast all 414 series. Writes results/train_throughput.json.
+
+    python examples/benchmarks/train_throughput.py [--steps 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from _common import data_dir, write
+
+from histcast.datasets import load_m4
+from histcast.forecaster import HistForecaster
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    root = data_dir()
+    if root is None:
+        return
+    train, _ = load_m4("m4_hourly", root)
+    rows = []
+    for encoder in ("gru", "tcn"):
+        model = HistForecaster(
+            horizon=48, encoder=encoder, max_epochs=args.steps // 50, steps_per_epoch=50,
+            early_stopping_patience=10**6, verbose=False,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        model.fit(train)
+        fit_s = time.perf_counter() - t0
+        train_s = sum(r["seconds"] for r in model.history_)
+        steps = model.history_[-1]["steps"]
+        t0 = time.perf_counter()
+        fc = model.forecast()
+        forecast_s = time.perf_counter() - t0
+        rows.append(
+            {
+                "encoder": encoder,
+                "context_length": model.config_.context_length,
+                "patch_size": model.config_.patch_size,
+                "n_bins": model.config_.n_bins,
+                "batch_size": model.batch_size,
+                "steps": steps,
+                "train_seconds": train_s,
+                "fit_seconds_total": fit_s,
+                "windows_per_second": steps * model.batch_size / train_s,
+                "seconds_per_step": train_s / steps,
+                "forecast_seconds_414_series": forecast_s,
+                "forecast_rows": len(fc),
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    cols = ("windows/s", "s/step", "fit s", "forecast s", "peak MB")
+    print(f"{'encoder':8} " + " ".join(f"{c:>10}" for c in cols))
+    for r in rows:
+        print(
+            f"{r['encoder']:8} {r['windows_per_second']:10.0f} {r['seconds_per_step']:10.3f} "
+            f"{r['fit_seconds_total']:10.1f} {r['forecast_seconds_414_series']:10.2f} "
+            f"{r['peak_rss_mb']:10.0f}"
+        )
+    write("train_throughput", {"dataset": "m4_hourly", "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
