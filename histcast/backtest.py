@@ -103,11 +103,12 @@ def evaluate(cv, train_df, season_length=None, per_series=False, cols=None) -> p
 def _scales(cv, train_df, m, cols) -> pd.Series:
     """Seasonal scale per (id, cutoff) from the history up to the cutoff."""
     keys = cv[[cols.id, "cutoff"]].drop_duplicates()
-    hist = train_df.sort_values([cols.id, cols.time])
+    hist = {uid: g for uid, g in train_df.sort_values([cols.id, cols.time]).groupby(cols.id)}
     out = {}
     for uid, cutoff in keys.itertuples(index=False):
-        y = hist.loc[(hist[cols.id] == uid) & (hist[cols.time] <= cutoff), cols.target]
-        out[(uid, cutoff)] = metrics.seasonal_scale(y.to_numpy(), m)
+        g = hist[uid]
+        y = g.loc[g[cols.time] <= cutoff, cols.target].to_numpy()
+        out[(uid, cutoff)] = metrics.seasonal_scale(y, m)
     return pd.Series(out)
 
 

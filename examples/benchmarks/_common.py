@@ -35,3 +35,11 @@ def write(name: str, payload: dict) -> Path:
     path.write_text(json.dumps({"meta": meta, **payload}, indent=2, default=float) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def print_table(rows: list[dict], cols: list[str]) -> None:
+    """Print the `cols` of `rows` as a fixed-width table (strings left, numbers right)."""
+    print(" ".join(f"{c:>12}" for c in cols))
+    for r in rows:
+        cells = [f"{r[c]:>12}" if isinstance(r[c], str) else f"{r[c]:12.4g}" for c in cols]
+        print(" ".join(cells))

@@ -13,13 +13,11 @@ Prints a table of milliseconds and ratios to MSE and writes results/loss_cost.js
 
 from __future__ import annotations
 
-import json
-import platform
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _common import print_table, write
 
 from histcast.losses import gaussian_nll, histogram_loss, mse_loss
 from histcast.network import ForecastNet, ModelConfig
@@ -100,22 +98,9 @@ def main() -> None:
                 }
             )
     print(f"batch={BATCH} horizon={HORIZON} threads={torch.get_num_threads()}")
-    head = ("hist ms", "mse ms", "nll ms", "hist/mse", "hist/nll")
-    print(f"{'mode':5} {'K':>4} " + " ".join(f"{c:>9}" for c in head))
-    for r in rows:
-        print(
-            f"{r['mode']:5} {r['n_bins']:>4} {r['hist_ms']:9.3f} {r['mse_ms']:8.3f} "
-            f"{r['nll_ms']:8.3f} {r['hist_over_mse']:9.2f} {r['hist_over_nll']:9.2f}"
-        )
-    out = Path(__file__).parent / "results" / "loss_cost.json"
-    meta = {
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-    }
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    print(f"wrote {out}")
+    print_table(rows, ["mode", "n_bins", "hist_ms", "mse_ms", "nll_ms", "hist_over_mse",
+                       "hist_over_nll"])  # fmt: skip
+    write("loss_cost", {"batch": BATCH, "horizon": HORIZON, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import argparse
 import resource
 import time
 
-from _common import data_dir, write
+from _common import data_dir, print_table, write
 
 from histcast.datasets import load_m4
 from histcast.forecaster import HistForecaster
@@ -62,14 +62,8 @@ def main() -> None:
                 "peak_rss_mb": peak_rss_mb(),
             }
         )
-    cols = ("windows/s", "s/step", "fit s", "forecast s", "peak MB")
-    print(f"{'encoder':8} " + " ".join(f"{c:>10}" for c in cols))
-    for r in rows:
-        print(
-            f"{r['encoder']:8} {r['windows_per_second']:10.0f} {r['seconds_per_step']:10.3f} "
-            f"{r['fit_seconds_total']:10.1f} {r['forecast_seconds_414_series']:10.2f} "
-            f"{r['peak_rss_mb']:10.0f}"
-        )
+    print_table(rows, ["encoder", "windows_per_second", "seconds_per_step", "fit_seconds_total",
+                       "forecast_seconds_414_series", "peak_rss_mb"])  # fmt: skip
     write("train_throughput", {"dataset": "m4_hourly", "rows": rows})
 
 
