@@ -5,6 +5,7 @@ import torch
 from conftest import check_forecaster, split_last
 
 from histcast.forecaster import HistForecaster, NotFittedError
+from histcast.synthetic import make_panel
 
 FAST = dict(max_epochs=3, steps_per_epoch=10, hidden_size=16, n_bins=50, verbose=False)
 
@@ -94,11 +95,27 @@ def test_histogram_head_is_near_the_oracle_and_beats_gaussian(bimodal, bimodal_f
     assert hist < 0.97 * gauss
 
 
-def test_ninety_percent_interval_coverage(bimodal_fits):
-    dist, y, _ = bimodal_fits["histogram"]
+def coverage90(dist, y) -> float:
     q = dist.quantile([0.05, 0.95])
-    covered = ((y >= q[..., 0]) & (y <= q[..., 1])).double().mean().item()
-    assert 0.80 <= covered <= 0.99
+    return ((y >= q[..., 0]) & (y <= q[..., 1])).double().mean().item()
+
+
+def test_ninety_percent_interval_coverage_bimodal(bimodal_fits):
+    # measured 0.975-0.99 over several settings: the bimodal fit is over-dispersed (known gap)
+    dist, y, _ = bimodal_fits["histogram"]
+    assert 0.80 <= coverage90(dist, y) <= 0.99
+
+
+def test_seasonal_heteroscedastic_case_is_calibrated_and_near_oracle():
+    panel = make_panel("seasonal", n_series=20, length=500, seed=0)
+    train, test = split_last(panel.df, 24)
+    model = HistForecaster(horizon=24, max_epochs=30, learning_rate=3e-3, verbose=False)
+    dist, index = model.fit(train).predict_distribution()
+    y = torch.tensor(index.merge(test, on=["unique_id", "ds"], how="left")["y"].to_numpy())
+    oracle = panel.truth(index).crps(y).mean().item()
+    y = y.reshape(dist.batch_shape)
+    assert dist.crps(y).mean().item() < 1.15 * oracle  # measured 1.03
+    assert 0.80 <= coverage90(dist, y) <= 0.97  # measured 0.92
 
 
 # -- bad input -------------------------------------------------------------------------------
