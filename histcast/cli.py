@@ -151,7 +151,16 @@ def parser() -> argparse.ArgumentParser:
     )
     src.add_argument("--quiet", action="store_true", help="no progress bars")
     b = sub.add_parser(
-        "backtest", parents=[src], help="rolling-origin backtest with a metrics table and plots"
+        "backtest",
+        parents=[src],
+        help="rolling-origin backtest with a metrics table and plots",
+        description="Backtest histcast models against statsmodels baselines: the last "
+        "--windows windows of --horizon points of every series are forecast from the data "
+        "before them, scored (CRPS, WQL, MASE, sMAPE, MSIS, coverage) and plotted.",
+        epilog="examples:\n  histcast backtest --quick\n"
+        "  histcast backtest --dataset co2 --models histgru,ets,snaive --windows 2\n"
+        "  HISTCAST_DATA=data histcast backtest --dataset m4_hourly --models histgru,snaive",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument(
         "--models",
@@ -162,7 +171,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="histcast-out", help="output directory (default histcast-out)")
     b.add_argument("--no-plots", action="store_true")
     f = sub.add_parser(
-        "forecast", parents=[src], help="fit on all the data and write quantile forecasts"
+        "forecast",
+        parents=[src],
+        help="fit on all the data and write quantile forecasts",
+        description="Fit one model on the whole data and write its forecasts of the next "
+        "--horizon points (mean, median, 80/95% intervals, deciles) as CSV.",
+        epilog="example:\n  histcast forecast --data sales.csv --horizon 14 --out fc.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     f.add_argument("--model", default="histgru", help=f"one of {','.join(ALL_MODELS)}")
     f.add_argument("--out", required=True, help="CSV file to write")

@@ -1,0 +1,80 @@
+"""M4 hourly with histcast's default settings: train on the official training set, forecast the
+next 48 hours, score on the official test set (WQL over 0.1..0.9, MASE m=24, sMAPE, MSIS 95%,
+coverage). Several seeds (mean and spread), seasonal naive alongside. Writes
+results/m4_hourly.json.
+
+    python examples/benchmarks/m4_hourly.py [--encoder gru] [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from _common import data_dir, print_table, write
+
+from histcast.backtest import evaluate, exact_crps
+from histcast.baselines import SeasonalNaive
+from histcast.datasets import load_m4
+from histcast.forecaster import HistForecaster
+
+KEYS = ["CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95"]
+
+
+def score(model, train, test, cutoff) -> tuple[dict, float]:
+    t0 = time.perf_counter()
+    fc = model.fit(train).forecast()
+    seconds = time.perf_counter() - t0
+    if isinstance(model, HistForecaster):
+        dist, index = model.predict_distribution()
+        y = index.merge(test, on=["unique_id", "ds"], how="left")["y"].to_numpy()
+        fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
+    cv = test.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
+    return evaluate(cv, train, season_length=24).iloc[0].to_dict(), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--encoder", default="gru", choices=["gru", "tcn"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    root = data_dir()
+    if root is None:
+        return
+    train, test = load_m4("m4_hourly", root)
+    cutoff = train.groupby("unique_id")["ds"].max().rename("cutoff")
+    runs = []
+    for seed in args.seeds:
+        model = HistForecaster(horizon=48, encoder=args.encoder, seed=seed, verbose=False)
+        metrics, seconds = score(model, train, test, cutoff)
+        hist = model.history_
+        runs.append({
+            "model": model.alias_, "seed": seed, **metrics, "fit_forecast_seconds": seconds,
+            "epochs": len(hist), "steps": hist[-1]["steps"],
+            "best_epoch": int(np.nanargmin([r["val_crps"] for r in hist])) + 1,
+            "seconds_per_epoch": float(np.mean([r["seconds"] for r in hist])),
+            "outside_share": model.outside_share_,
+        })  # fmt: skip
+        print_table(runs[-1:], ["model", "seed", "WQL", "MASE", "MSIS", "coverage_80", "epochs",
+                                "fit_forecast_seconds"])  # fmt: skip
+    snaive, seconds = score(SeasonalNaive(horizon=48), train, test, cutoff)
+    frame = pd.DataFrame(runs)
+    summary = [
+        {"model": runs[0]["model"] + " mean", **frame[KEYS].mean().to_dict(),
+         "fit_forecast_seconds": frame["fit_forecast_seconds"].mean()},
+        {"model": runs[0]["model"] + " std", **frame[KEYS].std().to_dict(),
+         "fit_forecast_seconds": frame["fit_forecast_seconds"].std()},
+        {"model": "SeasonalNaive", **snaive, "fit_forecast_seconds": seconds},
+    ]  # fmt: skip
+    print_table(summary, ["model", *KEYS, "fit_forecast_seconds"])
+    config = {k: v for k, v in vars(model).items() if not k.endswith("_")}
+    write("m4_hourly", {"dataset": "m4_hourly", "horizon": 48, "defaults": config,
+                        "context_length": model.config_.context_length,
+                        "patch_size": model.config_.patch_size, "runs": runs,
+                        "summary": summary})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
