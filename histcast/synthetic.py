@@ -35,7 +35,6 @@ class SyntheticPanel:
     kind: str
     df: pd.DataFrame
     levels: np.ndarray  # (S,)
-    freq: str = "h"
 
     def _params(self, index: pd.DataFrame):
         s = index["unique_id"].str[1:].astype(int).to_numpy()
