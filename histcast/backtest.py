@@ -14,7 +14,7 @@ import torch
 
 from . import metrics
 from .features import season_length as default_season_length
-from .forecaster import HistForecaster, quantile_name
+from .forecaster import HistForecaster, forecast_frame, quantile_name
 from .panel import Columns, from_frame
 
 LEVELS = [float(x) for x in metrics.DEFAULT_LEVELS]
@@ -61,11 +61,12 @@ def _window_forecast(model, history, future, fit, cols):
     """One model's forecasts after the cutoff; histogram models add an exact CRPS column."""
     if fit:
         model.fit(history, cols.id, cols.time, cols.target)
-    fc = model.forecast(history, quantiles=LEVELS, level=INTERVALS)
-    if isinstance(model, HistForecaster):
-        dist, index = model.predict_distribution(history)
-        y = index.merge(future, on=[cols.id, cols.time], how="left")[cols.target]
-        fc[f"{model.alias_}-crps"] = exact_crps(dist, y.to_numpy())
+    if not isinstance(model, HistForecaster):
+        return model.forecast(history, quantiles=LEVELS, level=INTERVALS)
+    dist, index = model.predict_distribution(history)  # one network pass for both outputs
+    fc = forecast_frame(index, dist, model.alias_, LEVELS, INTERVALS)
+    y = index.merge(future, on=[cols.id, cols.time], how="left")[cols.target]
+    fc[f"{model.alias_}-crps"] = exact_crps(dist, y.to_numpy())
     return fc
 
 

@@ -224,7 +224,8 @@ class HistForecaster:
         panel = self.panel_ if df is None else self._new_panel(df)
         device = next(self.model_.parameters()).device
         data = _Packed(panel, self.freq_, device)
-        data.set_ranges(*bins.series_ranges(panel.values, panel.indptr, self.margin))
+        ranges = self.ranges_ if df is None else None
+        data.set_ranges(*(ranges or bins.series_ranges(panel.values, panel.indptr, self.margin)))
         fut_ds = panel.future_ds(self.config_.horizon)
         fut = torch.as_tensor(calendar_features(fut_ds, self.freq_), device=device)
         wins = last_windows(panel.indptr)

@@ -45,7 +45,7 @@ class GaussianHead(nn.Module):
     Its bin probabilities are the normal's masses on the unit grid, truncated to [0, 1].
     """
 
-    def __init__(self, d_in, hidden, n_bins, dropout, **_):
+    def __init__(self, d_in, hidden, n_bins, dropout):
         super().__init__()
         self.n_bins = n_bins
         self.net = mlp(d_in, hidden, 2, dropout)
