@@ -27,6 +27,7 @@ class TrainConfig:
     max_steps: int | None = None
     patience: int = 10
     grad_clip: float = 1.0
+    schedule: str = "constant"
     seed: int = 0
     verbose: bool = True
 
@@ -54,6 +55,18 @@ def batches_of(n: int, size: int, rng: np.random.Generator):
             yield order[i : i + size]
 
 
+def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
+    """Learning-rate multiplier per step: 1 (`"constant"`) or a cosine from 1 down to 0.05 over
+    the whole budget T = max_steps or max_epochs x steps_per_epoch (`"cosine"`):
+    0.05 + 0.95 (1 + cos(pi t / T)) / 2."""
+    if cfg.schedule == "constant":
+        return lambda t: 1.0
+    if cfg.schedule != "cosine":
+        raise ValueError(f"schedule must be 'constant' or 'cosine'; got {cfg.schedule!r}")
+    total = cfg.max_steps or cfg.max_epochs * cfg.steps_per_epoch
+    return lambda t: 0.05 + 0.475 * (1 + np.cos(np.pi * min(t, total) / total))
+
+
 def fit_model(model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig):
     """Train `model` on windows `make_batch(idx) -> (inputs, y_unit)`; return the history.
 
@@ -63,6 +76,7 @@ def fit_model(model, make_batch: Callable, n_train: int, val_batches: list, cfg:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), cfg.learning_rate, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg))
     draw = batches_of(n_train, cfg.batch_size, rng)
     history, best, best_state, bad, steps = [], np.inf, None, 0, 0
     bar = tqdm(range(cfg.max_epochs), disable=not cfg.verbose, desc="fit", leave=False)
@@ -76,6 +90,7 @@ def fit_model(model, make_batch: Callable, n_train: int, val_batches: list, cfg:
             loss.backward()
             norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
             opt.step()
+            sched.step()
             losses.append(loss.detach())
             steps += 1
             if cfg.max_steps is not None and steps >= cfg.max_steps:

@@ -55,6 +55,8 @@ def main() -> None:
             "epochs": len(hist), "steps": hist[-1]["steps"],
             "best_epoch": int(np.nanargmin([r["val_crps"] for r in hist])) + 1,
             "seconds_per_epoch": float(np.mean([r["seconds"] for r in hist])),
+            "windows_per_second": hist[-1]["steps"] * model.batch_size
+            / sum(r["seconds"] for r in hist),
             "outside_share": model.outside_share_,
         })  # fmt: skip
         print_table(runs[-1:], ["model", "seed", "WQL", "MASE", "MSIS", "coverage_80", "epochs",

@@ -1,0 +1,125 @@
+"""The paper's claims on forecasting data: the histogram loss against the usual losses.
+
+Every variant uses the same encoder (the default GRU), the same windows, the same budget
+(`--steps` training steps, no early stopping) and the same seeds; only the head/loss or one bin
+setting changes. Data: M4 hourly *training* set, its last 48 points per series held out and
+scored (the official test set is not used here). Writes results/loss_ablation.json, a markdown
+table results/loss_ablation.md and the convergence figure results/loss_ablation.png
+(validation CRPS and gradient norm per epoch, mean over seeds).
+
+    python examples/benchmarks/loss_ablation.py [--steps 600] [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from _common import RESULTS, data_dir, write
+from m4_hourly_tuning import split
+
+from histcast.backtest import evaluate, exact_crps
+from histcast.datasets import load_m4
+from histcast.forecaster import HistForecaster
+
+VARIANTS = {
+    "hist gaussian s=1 (default)": {},
+    "hist gaussian s=0.5": {"sigma_ratio": 0.5},
+    "hist gaussian s=2": {"sigma_ratio": 2.0},
+    "hist dirac": {"target": "dirac"},
+    "hist twohot": {"target": "twohot"},
+    "Gaussian NLL head": {"head": "gaussian"},
+    "quantile (pinball) head": {"head": "quantile"},
+    "MSE point head": {"head": "mse"},
+    "hist bin_range=series": {"bin_range": "series"},
+    "hist 50 bins": {"n_bins": 50},
+    "hist 100 bins": {"n_bins": 100},
+    "hist 400 bins": {"n_bins": 400},
+}
+KEYS = ["WQL", "MASE", "scaled_CRPS", "MSIS", "coverage_80", "best_epoch", "seconds"]
+
+
+def run(settings: dict, seed: int, fit, valid, cutoff, steps: int) -> dict:
+    model = HistForecaster(
+        horizon=48, seed=seed, verbose=False, max_steps=steps, max_epochs=10_000,
+        early_stopping_patience=10_000, **settings,
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    fc = model.fit(fit).forecast()
+    seconds = time.perf_counter() - t0
+    dist, index = model.predict_distribution()
+    y = index.merge(valid, on=["unique_id", "ds"], how="left")["y"].to_numpy()
+    fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
+    cv = valid.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
+    metrics = evaluate(cv, fit, season_length=24).iloc[0].to_dict()
+    val = [r["val_crps"] for r in model.history_]
+    return {
+        **metrics, "seconds": seconds, "best_epoch": int(np.argmin(val)) + 1,
+        "val_crps": val, "grad_norm": [r["grad_norm"] for r in model.history_],
+    }  # fmt: skip
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    lines = ["| variant | " + " | ".join(KEYS) + " |", "| --- |" + " ---: |" * len(KEYS)]
+    for name, row in summary.iterrows():
+        cells = [f"{row[k + '_mean']:.4g} ± {row[k + '_std']:.2g}" for k in KEYS[:5]]
+        cells += [f"{row['best_epoch_mean']:.1f}", f"{row['seconds_mean']:.0f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(runs: list[dict], path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name in dict.fromkeys(r["variant"] for r in runs):
+        if "bins" in name or "bin_range" in name:
+            continue
+        part = [r for r in runs if r["variant"] == name]
+        for ax, key in zip(axes, ["val_crps", "grad_norm"], strict=True):
+            curve = np.mean([r[key] for r in part], 0)
+            ax.plot(np.arange(1, len(curve) + 1), curve, label=name)
+    axes[0].set(xlabel="epoch (50 steps)", ylabel="validation CRPS (unit space)", yscale="log")
+    axes[1].set(xlabel="epoch (50 steps)", ylabel="gradient norm (before clipping)", yscale="log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("M4 hourly, same GRU encoder and budget: mean over seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--only", nargs="*", help="run only these variants")
+    args = parser.parse_args()
+    root = data_dir()
+    if root is None:
+        return
+    fit, valid, cutoff = split(load_m4("m4_hourly", root)[0], 48)
+    runs = []
+    for name, settings in VARIANTS.items():
+        if args.only and name not in args.only:
+            continue
+        for seed in args.seeds:
+            row = {"variant": name, "seed": seed, **run(settings, seed, fit, valid, cutoff,
+                                                          args.steps)}  # fmt: skip
+            runs.append(row)
+            print(f"{name:30s} seed {seed}: " + " ".join(f"{k} {row[k]:.4g}" for k in KEYS))
+    frame = pd.DataFrame(runs).groupby("variant", sort=False)[KEYS].agg(["mean", "std"])
+    frame.columns = [f"{a}_{b}" for a, b in frame.columns]
+    table = markdown(frame)
+    print(table)
+    (RESULTS / "loss_ablation.md").write_text(table)
+    figure(runs, RESULTS / "loss_ablation.png")
+    write("loss_ablation", {"steps": args.steps, "variants": VARIANTS, "runs": runs,
+                            "summary": frame.reset_index().to_dict("records")})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
