@@ -1,7 +1,7 @@
 """M4 hourly with histcast's default settings: train on the official training set, forecast the
 next 48 hours, score on the official test set (WQL over 0.1..0.9, MASE m=24, sMAPE, MSIS 95%,
 coverage). Several seeds (mean and spread), seasonal naive alongside. Writes
-results/m4_hourly.json.
+results/m4_hourly.json (results/m4_hourly_tcn.json with --encoder tcn).
 
     python examples/benchmarks/m4_hourly.py [--encoder gru] [--seeds 0 1 2]
 """
@@ -72,10 +72,11 @@ def main() -> None:
     ]  # fmt: skip
     print_table(summary, ["model", *KEYS, "fit_forecast_seconds"])
     config = {k: v for k, v in vars(model).items() if not k.endswith("_")}
-    write("m4_hourly", {"dataset": "m4_hourly", "horizon": 48, "defaults": config,
-                        "context_length": model.config_.context_length,
-                        "patch_size": model.config_.patch_size, "runs": runs,
-                        "summary": summary})  # fmt: skip
+    name = "m4_hourly" if args.encoder == "gru" else f"m4_hourly_{args.encoder}"
+    write(name, {"dataset": "m4_hourly", "horizon": 48, "defaults": config,
+                 "context_length": model.config_.context_length,
+                 "patch_size": model.config_.patch_size, "runs": runs,
+                 "summary": summary})  # fmt: skip
 
 
 if __name__ == "__main__":
