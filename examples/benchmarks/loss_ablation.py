@@ -13,14 +13,12 @@ table results/loss_ablation.md and the convergence figure results/loss_ablation.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
 from _common import RESULTS, data_dir, write
-from m4_hourly_tuning import split
+from m4_hourly_tuning import fit_and_score, split
 
-from histcast.backtest import evaluate, exact_crps
 from histcast.datasets import load_m4
 from histcast.forecaster import HistForecaster
 
@@ -46,14 +44,7 @@ def run(settings: dict, seed: int, fit, valid, cutoff, steps: int) -> dict:
         horizon=48, seed=seed, verbose=False, max_steps=steps, max_epochs=10_000,
         early_stopping_patience=10_000, **settings,
     )  # fmt: skip
-    t0 = time.perf_counter()
-    fc = model.fit(fit).forecast()
-    seconds = time.perf_counter() - t0
-    dist, index = model.predict_distribution()
-    y = index.merge(valid, on=["unique_id", "ds"], how="left")["y"].to_numpy()
-    fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
-    cv = valid.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
-    metrics = evaluate(cv, fit, season_length=24).iloc[0].to_dict()
+    metrics, seconds, _ = fit_and_score(model, fit, valid, cutoff)
     val = [r["val_crps"] for r in model.history_]
     return {
         **metrics, "seconds": seconds, "best_epoch": int(np.argmin(val)) + 1,

@@ -13,6 +13,7 @@ import json
 import time
 
 import numpy as np
+import pandas as pd
 from _common import RESULTS, data_dir, print_table
 
 from histcast.backtest import evaluate, exact_crps
@@ -41,6 +42,18 @@ def split(train, h: int):
     return fit, valid, fit.groupby("unique_id")["ds"].max().rename("cutoff")
 
 
+def fit_and_score(model, fit, valid, cutoff) -> tuple[dict, float, pd.DataFrame]:
+    """Fit on `fit`, forecast, score on `valid`: (metrics, fit + forecast seconds, cv frame)."""
+    t0 = time.perf_counter()
+    fc = model.fit(fit).forecast()
+    seconds = time.perf_counter() - t0
+    dist, index = model.predict_distribution()
+    y = index.merge(valid, on=["unique_id", "ds"], how="left")["y"].to_numpy()
+    fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
+    cv = valid.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
+    return evaluate(cv, fit, season_length=24).iloc[0].to_dict(), seconds, cv
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("settings", nargs="*")
@@ -54,14 +67,7 @@ def main() -> None:
     settings = parse(args.settings)
     fit, valid, cutoff = split(load_m4("m4_hourly", root)[0], 48)
     model = HistForecaster(horizon=48, seed=args.seed, verbose=False, **settings)
-    t0 = time.perf_counter()
-    fc = model.fit(fit).forecast()
-    seconds = time.perf_counter() - t0
-    dist, index = model.predict_distribution()
-    y = index.merge(valid, on=["unique_id", "ds"], how="left")["y"].to_numpy()
-    fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
-    cv = valid.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
-    metrics = evaluate(cv, fit, season_length=24).iloc[0].to_dict()
+    metrics, seconds, cv = fit_and_score(model, fit, valid, cutoff)
     if args.save:
         cv.to_csv(args.save, index=False)
     hist = model.history_
