@@ -26,7 +26,8 @@ class NotFittedError(RuntimeError):
 def default_context_length(freq, horizon: int) -> int:
     """The longest of 3 horizons, 2 seasons and 2 of the longest calendar cycle that is at most
     200 steps (hourly: 2 weeks = 336; weekly: 2 years = 104), clipped to [16, 512]."""
-    cycle = max([c / step_days(freq) for c in cycles(freq) if c / step_days(freq) <= 200] or [0])
+    steps = [c / step_days(freq) for c in cycles(freq)]
+    cycle = max([n for n in steps if n <= 200], default=0)
     return int(np.clip(max(3 * horizon, 2 * season_length(freq), round(2 * cycle)), 16, 512))
 
 
