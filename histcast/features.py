@@ -19,9 +19,7 @@ def step_days(freq) -> float:
     """Length of one step of `freq` in days (calendar offsets by their nominal length)."""
     if isinstance(freq, int | np.integer):
         return float("nan")
-    start = (
-        pd.Timestamp("2001-01-01") + freq
-    )  # on an anchor, so anchored offsets (W-SUN) count whole steps
+    start = pd.Timestamp("2001-01-01") + freq  # on an anchor: W-SUN counts whole weeks
     return ((start + 12 * freq) - start) / pd.Timedelta(days=1) / 12
 
 
