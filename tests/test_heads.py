@@ -4,7 +4,14 @@ import torch
 from scipy import stats
 
 from histcast.distributions import Histogram
-from histcast.heads import QUANTILE_LEVELS, PointHead, QuantileHead, make_head, normal_probs
+from histcast.heads import (
+    QUANTILE_LEVELS,
+    PointHead,
+    QuantileHead,
+    StepDropout,
+    make_head,
+    normal_probs,
+)
 from histcast.network import seasonal_lag_index
 
 
@@ -84,3 +91,16 @@ def test_every_head_gives_bin_probabilities(kind):
 def test_unknown_head():
     with pytest.raises(ValueError, match="unknown head"):
         make_head("nope", 6, 16, 30, 0.0, "gaussian", 1.0, horizon=5)
+
+
+def test_step_dropout_shares_one_mask_across_steps():
+    torch.manual_seed(0)
+    drop = StepDropout(0.25)
+    x = torch.ones(2000, 6, 8)
+    y = drop(x)
+    kept = y[:, :1] != 0  # (B, 1, D)
+    assert torch.equal(y != 0, kept.expand_as(y))  # every step of a window, same units
+    assert torch.allclose(torch.unique(y), torch.tensor([0.0, 1 / 0.75]))
+    assert abs(kept.float().mean().item() - 0.75) < 0.01  # keep rate 1 - p, mean preserved
+    drop.eval()
+    assert torch.equal(drop(x), x)
