@@ -54,6 +54,12 @@ def fit_and_score(model, fit, valid, cutoff) -> tuple[dict, float, pd.DataFrame]
     return evaluate(cv, fit, season_length=24).iloc[0].to_dict(), seconds, cv
 
 
+def best_epoch(history: list[dict]) -> int | None:
+    """Epoch (1-based) of the best validation CRPS; None when the fit held nothing out."""
+    val = np.array([r["val_crps"] for r in history])
+    return None if np.isnan(val).all() else int(np.nanargmin(val)) + 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("settings", nargs="*")
@@ -74,7 +80,7 @@ def main() -> None:
     row = {
         "tag": args.tag, "settings": settings, "seed": args.seed, **metrics,
         "epochs": len(hist), "steps": hist[-1]["steps"], "seconds": seconds,
-        "best_epoch": int(np.nanargmin([r["val_crps"] for r in hist])) + 1,
+        "best_epoch": best_epoch(hist),
         "context_length": model.config_.context_length,
     }  # fmt: skip
     print(settings)
