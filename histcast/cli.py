@@ -19,7 +19,7 @@ from .forecaster import HistForecaster
 
 NEURAL = {"histgru": "gru", "histtcn": "tcn"}
 ALL_MODELS = [*NEURAL, *BASELINES]
-DEFAULT_MODELS = "histgru,histtcn,ets,theta,snaive"
+DEFAULT_MODELS = "histtcn,histgru,ets,theta,snaive"
 
 
 class CLIError(Exception):
@@ -158,8 +158,8 @@ def parser() -> argparse.ArgumentParser:
         "--windows windows of --horizon points of every series are forecast from the data "
         "before them, scored (CRPS, WQL, MASE, sMAPE, MSIS, coverage) and plotted.",
         epilog="examples:\n  histcast backtest --quick\n"
-        "  histcast backtest --dataset co2 --models histgru,ets,snaive --windows 2\n"
-        "  HISTCAST_DATA=data histcast backtest --dataset m4_hourly --models histgru,snaive",
+        "  histcast backtest --dataset co2 --models histtcn,ets,snaive --windows 2\n"
+        "  HISTCAST_DATA=data histcast backtest --dataset m4_hourly --models histtcn,snaive",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument(
@@ -179,7 +179,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="example:\n  histcast forecast --data sales.csv --horizon 14 --out fc.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    f.add_argument("--model", default="histgru", help=f"one of {','.join(ALL_MODELS)}")
+    f.add_argument("--model", default="histtcn", help=f"one of {','.join(ALL_MODELS)}")
     f.add_argument("--out", required=True, help="CSV file to write")
     return p
 

@@ -50,19 +50,22 @@ class HistForecaster:
     (`default_context_length`), `patch_size=None` too (`default_patch_size`; the context is
     rounded up to whole patches). `bin_range` is `"window"` (support from each window's context)
     or `"series"` (from each series' history), widened by `margin` x span on each side.
-    `val_size` points at the end of each series (default: `horizon`) form the validation set
-    for early stopping. `head` is `"histogram"` (the default; `"gaussian"`, `"quantile"`
-    and `"mse"` are the loss ablation's rivals). `step_skip` features per step come from a linear
-    map of the whole context (0 turns it off). `lr_schedule="cosine"` decays the learning rate
-    to 5% over `max_epochs` x `steps_per_epoch` (or `max_steps`). `device="auto"` uses CUDA when
-    present. The defaults were chosen on a validation split of M4 hourly's training set
-    (`examples/benchmarks/m4_hourly_tuning.py`).
+    `val_size` points at the end of each series form a validation set for early stopping
+    (`None`: `horizon` points). The default, 0, holds nothing out: the model trains on every
+    window, the most recent included, for the whole cosine budget; on the M4 hourly validation
+    split that beat holding out the last horizon (WQL 0.036 vs 0.044). `encoder` is `"tcn"` (the
+    better of the two there) or `"gru"`. `head` is `"histogram"` (the default; `"gaussian"`,
+    `"quantile"` and `"mse"` are the loss ablation's rivals). `step_skip` features per step come
+    from a linear map of the whole context (0 turns it off). `lr_schedule="cosine"` decays the
+    learning rate to 5% over `max_epochs` x `steps_per_epoch` (or `max_steps`). `device="auto"`
+    uses CUDA when present. The defaults were chosen on a validation split of M4 hourly's
+    training set (`examples/benchmarks/m4_hourly_tuning.py`).
     """
 
     def __init__(
         self,
         horizon: int,
-        encoder: str = "gru",
+        encoder: str = "tcn",
         context_length: int | None = None,
         patch_size: int | None = None,
         n_bins: int = 200,
@@ -82,7 +85,7 @@ class HistForecaster:
         steps_per_epoch: int = 50,
         max_steps: int | None = None,
         early_stopping_patience: int = 20,
-        val_size: int | None = None,
+        val_size: int | None = 0,
         freq=None,
         seed: int = 0,
         device: str = "auto",

@@ -76,15 +76,17 @@ def reliability_diagram(cv: pd.DataFrame, aliases, levels) -> object:
 
 
 def training_curves(histories: dict):
-    """Train loss and validation CRPS per epoch for `{name: history_}`."""
+    """Train loss, gradient norm and (when a validation set was held out) validation CRPS per
+    epoch for `{name: history_}`."""
     plt = _plt()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for name, hist in histories.items():
-        epochs = [r["epoch"] for r in hist]
-        a1.plot(epochs, [r["train_loss"] for r in hist], label=name)
-        a2.plot(epochs, [r["val_crps"] for r in hist], label=name)
-    a1.set(xlabel="epoch", ylabel="train loss", title="Training loss")
-    a2.set(xlabel="epoch", ylabel="validation CRPS (unit space)", title="Validation CRPS")
-    a2.legend(fontsize=8)
+    panels = [("train_loss", "train loss"), ("grad_norm", "gradient norm (before clipping)")]
+    if any(np.isfinite(r["val_crps"]) for h in histories.values() for r in h):
+        panels.append(("val_crps", "validation CRPS (unit space)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2))
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        for name, hist in histories.items():
+            ax.plot([r["epoch"] for r in hist], [r[key] for r in hist], label=name)
+        ax.set(xlabel="epoch", ylabel=label)
+    axes[-1].legend(fontsize=8)
     fig.tight_layout()
     return fig

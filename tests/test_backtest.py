@@ -64,9 +64,9 @@ def test_evaluate_equals_metric_functions(panel):
 def test_histogram_models_get_exact_crps(panel):
     model = HistForecaster(horizon=3, max_epochs=2, steps_per_epoch=5, n_bins=20, verbose=False)
     cv = cross_validation([model], panel, h=3, n_windows=2, refit=False)
-    assert cv["HistGRU-crps"].notna().all()
+    assert cv["HistTCN-crps"].notna().all()
     table = evaluate(cv, panel)
-    assert table.loc["HistGRU", "CRPS"] == pytest.approx(cv["HistGRU-crps"].mean())
+    assert table.loc["HistTCN", "CRPS"] == pytest.approx(cv["HistTCN-crps"].mean())
 
 
 def test_horizon_too_long(panel):

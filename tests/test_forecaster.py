@@ -20,7 +20,7 @@ def test_seed_makes_forecasts_reproducible(small_panel):
     b = HistForecaster(horizon=4, seed=3, **FAST).fit(small_panel).forecast()
     c = HistForecaster(horizon=4, seed=4, **FAST).fit(small_panel).forecast()
     pd.testing.assert_frame_equal(a, b)
-    assert not np.allclose(a["HistGRU"], c["HistGRU"])
+    assert not np.allclose(a["HistTCN"], c["HistTCN"])
 
 
 def test_save_load_round_trip(small_panel, tmp_path):
@@ -38,7 +38,7 @@ def test_forecast_new_unseen_series(small_panel):
     fc = model.forecast(new)
     assert set(fc.unique_id) == {"fresh"}
     # ranges follow the new history: forecasts live on its scale
-    assert fc["HistGRU"].between(new.y.min() * 0.5, new.y.max() * 1.5).all()
+    assert fc["HistTCN"].between(new.y.min() * 0.5, new.y.max() * 1.5).all()
 
 
 def test_predict_distribution_matches_forecast(small_panel):
@@ -46,17 +46,23 @@ def test_predict_distribution_matches_forecast(small_panel):
     dist, index = model.predict_distribution()
     assert dist.batch_shape == (3, 4)
     fc = model.forecast(quantiles=[0.25])
-    np.testing.assert_allclose(fc["HistGRU"], dist.mean.reshape(-1).numpy())
-    np.testing.assert_allclose(fc["HistGRU-q-25"], dist.quantile([0.25]).reshape(-1).numpy())
+    np.testing.assert_allclose(fc["HistTCN"], dist.mean.reshape(-1).numpy())
+    np.testing.assert_allclose(fc["HistTCN-q-25"], dist.quantile([0.25]).reshape(-1).numpy())
     assert list(index.columns) == ["unique_id", "ds"]
 
 
 def test_history_and_diagnostics(small_panel):
-    model = HistForecaster(horizon=4, **FAST).fit(small_panel)
+    model = HistForecaster(horizon=4, val_size=4, **FAST).fit(small_panel)
     assert [r["epoch"] for r in model.history_] == [1, 2, 3]
     assert all(np.isfinite(r["val_crps"]) for r in model.history_)
     assert 0 <= model.outside_share_ <= 1
     assert model.ranges_[0].shape == (3,)
+
+
+def test_default_fit_holds_nothing_out(small_panel):
+    model = HistForecaster(horizon=4, early_stopping_patience=1, **FAST).fit(small_panel)
+    assert len(model.history_) == 3  # no early stopping without a validation set
+    assert all(np.isnan(r["val_crps"]) for r in model.history_)
 
 
 def test_nan_targets_are_masked_not_zero(small_panel):
@@ -66,7 +72,7 @@ def test_nan_targets_are_masked_not_zero(small_panel):
     )
     fc = HistForecaster(horizon=4, bin_range="series", **FAST).fit(df).forecast()
     # zeros would drag the support to 0; masked values leave it around the level of ~1000
-    assert fc.loc[fc.unique_id == "u1", "HistGRU-q-10"].min() > 300
+    assert fc.loc[fc.unique_id == "u1", "HistTCN-q-10"].min() > 300
 
 
 # -- accuracy against the known truth ----------------------------------------------------------

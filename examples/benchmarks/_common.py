@@ -8,6 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 RESULTS = Path(__file__).parent / "results"
@@ -43,3 +44,9 @@ def print_table(rows: list[dict], cols: list[str]) -> None:
     for r in rows:
         cells = [f"{r[c]:>12}" if isinstance(r[c], str) else f"{r[c]:12.4g}" for c in cols]
         print(" ".join(cells))
+
+
+def best_epoch(history: list[dict]) -> int | None:
+    """Epoch (1-based) of the best validation CRPS; None when the fit held nothing out."""
+    val = np.array([r["val_crps"] for r in history])
+    return None if np.isnan(val).all() else int(np.nanargmin(val)) + 1

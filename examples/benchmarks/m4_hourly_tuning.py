@@ -12,9 +12,8 @@ import argparse
 import json
 import time
 
-import numpy as np
 import pandas as pd
-from _common import RESULTS, data_dir, print_table
+from _common import RESULTS, best_epoch, data_dir, print_table
 
 from histcast.backtest import evaluate, exact_crps
 from histcast.datasets import load_m4
@@ -52,12 +51,6 @@ def fit_and_score(model, fit, valid, cutoff) -> tuple[dict, float, pd.DataFrame]
     fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
     cv = valid.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
     return evaluate(cv, fit, season_length=24).iloc[0].to_dict(), seconds, cv
-
-
-def best_epoch(history: list[dict]) -> int | None:
-    """Epoch (1-based) of the best validation CRPS; None when the fit held nothing out."""
-    val = np.array([r["val_crps"] for r in history])
-    return None if np.isnan(val).all() else int(np.nanargmin(val)) + 1
 
 
 def main() -> None:
