@@ -17,7 +17,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, data_dir, write
+from _common import RESULTS, best_epoch, data_dir, write
 from m4_hourly_tuning import fit_and_score, split
 
 from histcast.datasets import load_m4
@@ -48,7 +48,7 @@ def run(settings: dict, seed: int, fit, valid, cutoff, steps: int) -> dict:
     metrics, seconds, _ = fit_and_score(model, fit, valid, cutoff)
     val = [r["val_crps"] for r in model.history_]
     return {
-        **metrics, "seconds": seconds, "best_epoch": int(np.argmin(val)) + 1,
+        **metrics, "seconds": seconds, "best_epoch": best_epoch(model.history_),
         "val_crps": val, "grad_norm": [r["grad_norm"] for r in model.history_],
     }  # fmt: skip
 
