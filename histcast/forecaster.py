@@ -39,6 +39,15 @@ def default_patch_size(freq, context_length: int) -> int:
     return max(1, round(context_length / 16))
 
 
+def recency_weights(win: Windows, indptr: np.ndarray, halflife: float | None):
+    """Sampling weights 0.5 ** (age / halflife) of windows `(W,)`, where age is the number of
+    steps from a window's cutoff to its series' last training point; None when `halflife` is."""
+    if halflife is None:
+        return None
+    age = indptr[1:][win.series] - 1 - win.cutoff
+    return 0.5 ** (age / halflife)
+
+
 def quantile_name(alias: str, level: float) -> str:
     return f"{alias}-q-{100 * level:g}"
 
@@ -86,6 +95,7 @@ class HistForecaster:
         max_steps: int | None = None,
         early_stopping_patience: int = 20,
         val_size: int | None = 0,
+        recency_halflife: float | None = None,
         freq=None,
         seed: int = 0,
         device: str = "auto",
@@ -114,6 +124,7 @@ class HistForecaster:
         self.max_steps = max_steps
         self.early_stopping_patience = early_stopping_patience
         self.val_size = val_size
+        self.recency_halflife = recency_halflife
         self.freq = freq
         self.seed = seed
         self.device = device
@@ -194,7 +205,8 @@ class HistForecaster:
             max_steps=self.max_steps, patience=self.early_stopping_patience, seed=self.seed,
             verbose=self.verbose,
         )  # fmt: skip
-        self.history_ = fit_model(self.model_, make_batch, len(train), val_batches, cfg)
+        weights = recency_weights(train, train_panel.indptr, self.recency_halflife)
+        self.history_ = fit_model(self.model_, make_batch, len(train), val_batches, cfg, weights)
         self.panel_ = panel
         self.ranges_ = bins.series_ranges(panel.values, panel.indptr, self.margin)
         return self

@@ -47,8 +47,13 @@ def unit_crps(model, batches) -> float:
     return total / max(count, 1)
 
 
-def batches_of(n: int, size: int, rng: np.random.Generator):
-    """Endless index batches over range(n), reshuffled at every pass."""
+def batches_of(n: int, size: int, rng: np.random.Generator, weights=None):
+    """Endless index batches over range(n), reshuffled at every pass; with `weights (n,)`,
+    each batch is drawn with replacement with probabilities proportional to them."""
+    if weights is not None:
+        cdf = np.cumsum(weights, dtype=np.float64)
+        while True:  # inverse-CDF draws: O(size log n) per batch
+            yield np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], "right"), n - 1)
     while True:
         order = rng.permutation(n)
         for i in range(0, n - size + 1 if n >= size else 1, size):
@@ -67,9 +72,12 @@ def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
     return lambda t: 0.05 + 0.475 * (1 + np.cos(np.pi * min(t, total) / total))
 
 
-def fit_model(model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig):
+def fit_model(
+    model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig, weights=None
+):
     """Train `model` on windows `make_batch(idx) -> (inputs, y_unit)`; return the history.
 
+    `weights (n_train,)` (optional) make windows drawn in proportion to them.
     Early stopping restores the weights with the best validation CRPS (when there is a
     validation set); the history holds one row per epoch.
     """
@@ -77,7 +85,7 @@ def fit_model(model, make_batch: Callable, n_train: int, val_batches: list, cfg:
     rng = np.random.default_rng(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), cfg.learning_rate, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg))
-    draw = batches_of(n_train, cfg.batch_size, rng)
+    draw = batches_of(n_train, cfg.batch_size, rng, weights)
     history, best, best_state, bad, steps = [], np.inf, None, 0, 0
     bar = tqdm(range(cfg.max_epochs), disable=not cfg.verbose, desc="fit", leave=False)
     for epoch in bar:
