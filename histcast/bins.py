@@ -5,7 +5,11 @@ the K bins split [0, 1] evenly; edges in data units are lo + (hi - lo) j / K. Th
 normalises the network's inputs, so series of any scale share one network.
 
 Ranges come from a series' history (`"series"`) or from each window's context (`"window"`),
-widened on each side by `margin` x span. Near-constant histories get a floor on the span of
+widened on each side by `margin` x span. `margin="auto"` (in `HistForecaster`) takes the
+narrowest of `MARGINS` that leaves at most `MAX_OUTSIDE` = 2% of the training targets outside
+the support: targets outside are clipped into the edge bins, so a larger share would cut into
+the 2.5% tails of a 95% interval (random-walk data such as exchange rates needs a wider support
+than a seasonal series whose range repeats). Near-constant histories get a floor on the span of
 `REL_FLOOR` x |centre| (at least `ABS_FLOOR`), so the map stays finite.
 """
 
@@ -17,6 +21,8 @@ import torch
 BIN_RANGES = ("series", "window")
 REL_FLOOR = 0.1
 ABS_FLOOR = 1e-3
+MARGINS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # candidates of margin="auto", narrowest first
+MAX_OUTSIDE = 0.02  # most share of training targets that may fall outside the support
 
 
 def widen(lo, hi, margin: float):

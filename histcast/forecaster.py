@@ -58,7 +58,9 @@ class HistForecaster:
     Args mirror `ModelConfig` and `TrainConfig`; `context_length=None` follows the frequency
     (`default_context_length`), `patch_size=None` too (`default_patch_size`; the context is
     rounded up to whole patches). `bin_range` is `"window"` (support from each window's context)
-    or `"series"` (from each series' history), widened by `margin` x span on each side.
+    or `"series"` (from each series' history), widened by `margin` x span on each side;
+    `margin="auto"` picks the narrowest of `bins.MARGINS` that leaves at most 2% of the training
+    targets outside the support (fitted as `margin_`; 0.1 on M4 hourly, wider on random walks).
     `val_size` points at the end of each series form a validation set for early stopping
     (`None`: `horizon` points). The default, 0, holds nothing out: the model trains on every
     window, the most recent included, for the whole cosine budget; on the M4 hourly validation
@@ -84,7 +86,7 @@ class HistForecaster:
         target: str = "gaussian",
         sigma_ratio: float = 1.0,
         bin_range: str = "window",
-        margin: float = 0.1,
+        margin: float | str = "auto",
         head: str = "histogram",
         step_skip: int = 16,
         hidden_size: int = 64,
@@ -144,6 +146,10 @@ class HistForecaster:
             raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
         if self.bin_range not in bins.BIN_RANGES:
             raise ValueError(f"bin_range must be one of {bins.BIN_RANGES}; got {self.bin_range!r}")
+        if self.margin != "auto" and not (
+            isinstance(self.margin, int | float) and 0 <= self.margin < np.inf
+        ):
+            raise ValueError(f"margin must be 'auto' or a number >= 0; got {self.margin!r}")
         if self.n_bins < 2:
             raise ValueError(f"n_bins must be at least 2; got {self.n_bins}")
         if self.context_length is not None and self.context_length < 1:
@@ -186,13 +192,16 @@ class HistForecaster:
         train_panel = panel.head(panel.lengths - n_train)
         data = _Packed(train_panel, self.freq_, device)  # training data ends before validation
         full = _Packed(panel, self.freq_, device)
-        lo, hi = bins.series_ranges(train_panel.values, train_panel.indptr, self.margin)
-        data.set_ranges(lo, hi)
-        full.set_ranges(lo, hi)
         train = training_windows(train_panel.indptr, train_panel.lengths)
         if len(train) == 0:
             raise ValueError("no training windows: the series are too short for this horizon")
-        self.outside_share_ = self._outside_share(data, train)
+        for margin in bins.MARGINS if self.margin == "auto" else (float(self.margin),):
+            self.margin_ = margin
+            data.set_ranges(*bins.series_ranges(train_panel.values, train_panel.indptr, margin))
+            self.outside_share_ = self._outside_share(data, train, train_panel)
+            if self.outside_share_ <= bins.MAX_OUTSIDE:
+                break
+        full.set_ranges(data.lo, data.hi)
 
         def make_batch(idx):
             return self._inputs(data, train.take(idx))
@@ -211,7 +220,7 @@ class HistForecaster:
         weights = recency_weights(train, train_panel.indptr, self.recency_halflife)
         self.history_ = fit_model(self.model_, make_batch, len(train), val_batches, cfg, weights)
         self.panel_ = panel
-        self.ranges_ = bins.series_ranges(panel.values, panel.indptr, self.margin)
+        self.ranges_ = bins.series_ranges(panel.values, panel.indptr, self.margin_)
         return self
 
     def _inputs(self, data: _Packed, win: Windows, fut_feats=None):
@@ -234,13 +243,20 @@ class HistForecaster:
         )  # fmt: skip
         lo, hi = data.lo[series], data.hi[series]
         if self.bin_range == "window":
-            lo, hi = bins.window_ranges(batch.context, self.margin, (lo, hi))
+            lo, hi = bins.window_ranges(batch.context, self.margin_, (lo, hi))
         return batch, lo, hi
 
-    def _outside_share(self, data: _Packed, train: Windows) -> float:
-        """Share of training targets outside the support, on up to 20,000 sampled windows."""
+    def _outside_share(self, data: _Packed, train: Windows, panel: Panel) -> float:
+        """Share of training targets outside the support, on up to 20,000 sampled windows whose
+        context holds at least half the points a forecast's will, min(C, series length) / 2
+        (a forecast reads a full context; a window at a series' start sees a few points)."""
+        local = train.cutoff - panel.indptr[:-1][train.series]
+        c = self.config_.context_length
+        pool = np.flatnonzero(
+            np.minimum(local + 1, c) >= np.minimum(c, panel.lengths[train.series]) / 2
+        )
         rng = np.random.default_rng(self.seed)
-        idx = rng.choice(len(train), min(len(train), 20_000), replace=False)
+        idx = rng.choice(pool, min(len(pool), 20_000), replace=False)
         return bins.outside_share(self._inputs(data, train.take(idx))[1])
 
     # -- forecasting -----------------------------------------------------------------------------
@@ -256,7 +272,7 @@ class HistForecaster:
         device = next(self.model_.parameters()).device
         data = _Packed(panel, self.freq_, device)
         ranges = self.ranges_ if df is None else None
-        data.set_ranges(*(ranges or bins.series_ranges(panel.values, panel.indptr, self.margin)))
+        data.set_ranges(*(ranges or bins.series_ranges(panel.values, panel.indptr, self.margin_)))
         fut_ds = panel.future_ds(self.config_.horizon)
         fut = torch.as_tensor(calendar_features(fut_ds, self.freq_), device=device)
         wins = last_windows(panel.indptr)
@@ -306,6 +322,7 @@ class HistForecaster:
             "freq": freq,
             "ids": self.panel_.ids.tolist(),
             "outside_share": self.outside_share_,
+            "margin": self.margin_,
             "history": self.history_,
         }
         (path / "config.json").write_text(json.dumps(meta, indent=1, default=str))
@@ -339,7 +356,8 @@ class HistForecaster:
         self.model_ = ForecastNet(self.config_).to(device)
         self.model_.load_state_dict(state["model"])
         self.model_.eval()
-        self.ranges_ = bins.series_ranges(self.panel_.values, self.panel_.indptr, self.margin)
+        self.margin_ = meta["margin"]
+        self.ranges_ = bins.series_ranges(self.panel_.values, self.panel_.indptr, self.margin_)
         self.outside_share_, self.history_ = meta["outside_share"], meta["history"]
         return self
 

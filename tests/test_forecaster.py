@@ -4,6 +4,7 @@ import pytest
 import torch
 from conftest import check_forecaster, split_last
 
+from histcast import bins
 from histcast.forecaster import HistForecaster, NotFittedError
 from histcast.synthetic import make_panel
 
@@ -140,3 +141,54 @@ def test_bad_quantiles(small_panel):
     model = HistForecaster(horizon=3, **FAST).fit(small_panel)
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
         model.forecast(quantiles=[0.5, 1.2])
+
+
+@pytest.fixture(scope="module")
+def random_walks():
+    rng = np.random.default_rng(0)
+    ds = pd.date_range("2024-01-01", periods=200, freq="D")
+    walks = 100 + rng.normal(0, 1, (4, 200)).cumsum(-1)
+    frames = [pd.DataFrame({"unique_id": f"w{i}", "ds": ds, "y": y}) for i, y in enumerate(walks)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def brute_outside_share(df, h, context, margin):
+    """Share of (window, target) pairs outside the context's [min, max] widened by `margin`,
+    over windows whose context holds at least min(context, series length) / 2 points."""
+    outside = total = 0
+    for _, g in df.groupby("unique_id"):
+        y = g["y"].to_numpy()
+        for c in range(len(y) - 1):
+            if min(c + 1, context) < min(context, len(y)) / 2:
+                continue
+            ctx, tgt = y[max(0, c - context + 1) : c + 1], y[c + 1 : c + 1 + h]
+            centre, span = (ctx.max() + ctx.min()) / 2, ctx.max() - ctx.min()
+            span = max(span, abs(centre) * 0.1, 1e-3)
+            half = span * (0.5 + margin)
+            outside += np.sum((tgt < centre - half) | (tgt > centre + half))
+            total += len(tgt)
+    return outside / total
+
+
+def test_auto_margin_widens_the_support_for_random_walks(random_walks):
+    kw = dict(horizon=30, max_steps=1, verbose=False)
+    auto = HistForecaster(**kw).fit(random_walks)
+    assert auto.margin_ > 0.1 and auto.outside_share_ <= bins.MAX_OUTSIDE
+    narrower = bins.MARGINS[bins.MARGINS.index(auto.margin_) - 1]
+    fixed = HistForecaster(margin=narrower, **kw).fit(random_walks)
+    assert fixed.margin_ == narrower and fixed.outside_share_ > bins.MAX_OUTSIDE
+    context = fixed.config_.context_length
+    for model in (auto, fixed):  # the share the rule reads, against a loop over every window
+        ref = brute_outside_share(random_walks, 30, context, model.margin_)
+        assert model.outside_share_ == pytest.approx(ref, rel=1e-6)
+
+
+def test_auto_margin_keeps_the_narrowest_support_for_a_repeating_season(small_panel):
+    model = HistForecaster(horizon=6, max_steps=1, verbose=False).fit(small_panel)
+    assert model.margin_ == bins.MARGINS[0] and model.outside_share_ <= bins.MAX_OUTSIDE
+
+
+@pytest.mark.parametrize("margin", [-0.1, "wide", None])
+def test_bad_margin(small_panel, margin):
+    with pytest.raises(ValueError, match="margin"):
+        HistForecaster(horizon=6, margin=margin).fit(small_panel)
