@@ -18,6 +18,8 @@ from .panel import Columns, Panel, from_frame
 from .training import TrainConfig, fit_model
 from .windows import Windows, gather, last_windows, training_windows
 
+MAX_PASSES = 100  # more passes over the training windows than this: early stopping by default
+
 
 class NotFittedError(RuntimeError):
     """Raised when a model is used before `fit`."""
@@ -62,9 +64,12 @@ class HistForecaster:
     `margin="auto"` picks the narrowest of `bins.MARGINS` that leaves at most 2% of the training
     targets outside the support (fitted as `margin_`; 0.1 on M4 hourly, wider on random walks).
     `val_size` points at the end of each series form a validation set for early stopping
-    (`None`: `horizon` points). The default, 0, holds nothing out: the model trains on every
-    window, the most recent included, for the whole cosine budget; on the M4 hourly validation
-    split that beat holding out the last horizon (WQL 0.036 vs 0.044). `recency_halflife` (steps;
+    (`None`: `horizon` points; 0: none). The default, `"auto"`, holds nothing out unless the
+    training budget would pass over the windows more than `MAX_PASSES` = 100 times (small data):
+    then it holds out `horizon` points (fitted as `val_size_`). On M4 hourly (2 passes) training
+    on every window beat a 48-point holdout (WQL 0.036 vs 0.044); on validation splits of the
+    small statsmodels sets (330-7,800 passes) early stopping improved the intervals every time.
+    `recency_halflife` (steps;
     None = uniform) draws training windows with weight 0.5 ** (age / half-life), age counted from
     a window's cutoff to its series' last training point (tried on M4 hourly at 1, 2 and 4 weeks:
     no consistent gain, so off by default). `encoder` is `"tcn"` (the better of the two there) or
@@ -99,7 +104,7 @@ class HistForecaster:
         steps_per_epoch: int = 50,
         max_steps: int | None = None,
         early_stopping_patience: int = 20,
-        val_size: int | None = 0,
+        val_size: int | str | None = "auto",
         recency_halflife: float | None = None,
         freq=None,
         seed: int = 0,
@@ -150,6 +155,13 @@ class HistForecaster:
             isinstance(self.margin, int | float) and 0 <= self.margin < np.inf
         ):
             raise ValueError(f"margin must be 'auto' or a number >= 0; got {self.margin!r}")
+        ok = self.val_size in ("auto", None) or (
+            isinstance(self.val_size, int | np.integer) and self.val_size >= 0
+        )
+        if not ok:
+            raise ValueError(
+                f"val_size must be 'auto', None or an integer >= 0; got {self.val_size!r}"
+            )
         if self.n_bins < 2:
             raise ValueError(f"n_bins must be at least 2; got {self.n_bins}")
         if self.context_length is not None and self.context_length < 1:
@@ -186,7 +198,7 @@ class HistForecaster:
         torch.manual_seed(self.seed)
         self.model_ = ForecastNet(self.config_).to(device)
 
-        val_size = self.horizon if self.val_size is None else self.val_size
+        val_size = self._val_size(panel)
         holds_out = panel.lengths > val_size + 1
         n_train = np.where(holds_out, panel.lengths - val_size, panel.lengths)
         train_panel = panel.head(panel.lengths - n_train)
@@ -222,6 +234,16 @@ class HistForecaster:
         self.panel_ = panel
         self.ranges_ = bins.series_ranges(panel.values, panel.indptr, self.margin_)
         return self
+
+    def _val_size(self, panel: Panel) -> int:
+        """Points held out per series for early stopping; sets `val_size_`."""
+        if self.val_size == "auto":
+            steps = self.max_steps or self.max_epochs * self.steps_per_epoch
+            passes = steps * self.batch_size / max(1, int(np.sum(panel.lengths - 1)))
+            self.val_size_ = self.horizon if passes > MAX_PASSES else 0
+        else:
+            self.val_size_ = self.horizon if self.val_size is None else int(self.val_size)
+        return self.val_size_
 
     def _inputs(self, data: _Packed, win: Windows, fut_feats=None):
         """Gather windows and map them to unit space: ((u, ctx_feats, fut_feats), y_unit)."""

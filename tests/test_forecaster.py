@@ -64,6 +64,21 @@ def test_default_fit_holds_nothing_out(small_panel):
     model = HistForecaster(horizon=4, early_stopping_patience=1, **FAST).fit(small_panel)
     assert len(model.history_) == 3  # no early stopping without a validation set
     assert all(np.isnan(r["val_crps"]) for r in model.history_)
+    assert model.val_size_ == 0  # 30 batches of 256 = 29 passes over ~270 windows
+
+
+def test_default_fit_stops_early_on_small_data(small_panel):
+    # 300 batches of 256 windows = ~290 passes over the ~270 windows: more than MAX_PASSES
+    kw = dict(max_epochs=30, steps_per_epoch=10, hidden_size=16, n_bins=50, verbose=False)
+    model = HistForecaster(horizon=4, early_stopping_patience=2, **kw).fit(small_panel)
+    assert model.val_size_ == 4
+    assert all(np.isfinite(r["val_crps"]) for r in model.history_)
+
+
+@pytest.mark.parametrize("val_size", [-1, "half", 2.5])
+def test_bad_val_size(small_panel, val_size):
+    with pytest.raises(ValueError, match="val_size"):
+        HistForecaster(horizon=4, val_size=val_size).fit(small_panel)
 
 
 def test_nan_targets_are_masked_not_zero(small_panel):
