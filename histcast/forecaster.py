@@ -69,16 +69,15 @@ class HistForecaster:
     then it holds out `horizon` points (fitted as `val_size_`). On M4 hourly (2 passes) training
     on every window beat a 48-point holdout (WQL 0.036 vs 0.044); on validation splits of the
     small statsmodels sets (330-7,800 passes) early stopping improved the intervals every time.
-    `recency_halflife` (steps;
-    None = uniform) draws training windows with weight 0.5 ** (age / half-life), age counted from
-    a window's cutoff to its series' last training point (tried on M4 hourly at 1, 2 and 4 weeks:
-    no consistent gain, so off by default). `encoder` is `"tcn"` (the better of the two there) or
-    `"gru"`. `head` is `"histogram"` (the default; `"gaussian"`,
-    `"quantile"` and `"mse"` are the loss ablation's rivals). `step_skip` features per step come
-    from a linear map of the whole context (0 turns it off). `lr_schedule="cosine"` decays the
-    learning rate to 5% over `max_epochs` x `steps_per_epoch` (or `max_steps`). `device="auto"`
-    uses CUDA when present. The defaults were chosen on a validation split of M4 hourly's
-    training set (`examples/benchmarks/m4_hourly_tuning.py`).
+    `recency_halflife` (steps; None = uniform) draws training windows with weight
+    0.5 ** (age / half-life), age counted from a window's cutoff to its series' last training
+    point (tried on M4 hourly at 1, 2 and 4 weeks: no consistent gain, so off by default).
+    `encoder` is `"tcn"` (the better of the two there) or `"gru"`. `head` is `"histogram"` (the
+    default; `"gaussian"`, `"quantile"` and `"mse"` are the loss ablation's rivals). `step_skip`
+    features per step come from a linear map of the whole context (0 turns it off).
+    `lr_schedule="cosine"` decays the learning rate to 5% over `max_epochs` x `steps_per_epoch`
+    (or `max_steps`). `device="auto"` uses CUDA when present. The defaults were chosen on a
+    validation split of M4 hourly's training set (`examples/benchmarks/m4_hourly_tuning.py`).
     """
 
     def __init__(
@@ -178,7 +177,8 @@ class HistForecaster:
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
-        """Validate `df`, train one global model with early stopping, return `self`."""
+        """Validate `df`, train one global model (early stopping when a holdout is kept), return
+        `self`."""
         self._check_params()
         self.columns_ = Columns(id_col, time_col, target_col)
         panel = from_frame(df, self.columns_, self.freq)
@@ -198,7 +198,13 @@ class HistForecaster:
         torch.manual_seed(self.seed)
         self.model_ = ForecastNet(self.config_).to(device)
 
-        val_size = self._val_size(panel)
+        cfg = TrainConfig(
+            learning_rate=self.learning_rate, schedule=self.lr_schedule, batch_size=self.batch_size,
+            max_epochs=self.max_epochs, steps_per_epoch=self.steps_per_epoch,
+            max_steps=self.max_steps, patience=self.early_stopping_patience, seed=self.seed,
+            verbose=self.verbose,
+        )  # fmt: skip
+        val_size = self._val_size(panel, cfg.total_steps)
         holds_out = panel.lengths > val_size + 1
         n_train = np.where(holds_out, panel.lengths - val_size, panel.lengths)
         train_panel = panel.head(panel.lengths - n_train)
@@ -223,22 +229,16 @@ class HistForecaster:
             self._inputs(full, val.take(chunk))
             for chunk in np.array_split(np.arange(len(val)), max(1, len(val) // 1024))
         ] if val_size > 0 and len(val) else []  # fmt: skip
-        cfg = TrainConfig(
-            learning_rate=self.learning_rate, schedule=self.lr_schedule, batch_size=self.batch_size,
-            max_epochs=self.max_epochs, steps_per_epoch=self.steps_per_epoch,
-            max_steps=self.max_steps, patience=self.early_stopping_patience, seed=self.seed,
-            verbose=self.verbose,
-        )  # fmt: skip
         weights = recency_weights(train, train_panel.indptr, self.recency_halflife)
         self.history_ = fit_model(self.model_, make_batch, len(train), val_batches, cfg, weights)
         self.panel_ = panel
         self.ranges_ = bins.series_ranges(panel.values, panel.indptr, self.margin_)
         return self
 
-    def _val_size(self, panel: Panel) -> int:
-        """Points held out per series for early stopping; sets `val_size_`."""
+    def _val_size(self, panel: Panel, steps: int) -> int:
+        """Points held out per series for early stopping, given a budget of `steps` batches;
+        sets `val_size_`."""
         if self.val_size == "auto":
-            steps = self.max_steps or self.max_epochs * self.steps_per_epoch
             passes = steps * self.batch_size / max(1, int(np.sum(panel.lengths - 1)))
             self.val_size_ = self.horizon if passes > MAX_PASSES else 0
         else:

@@ -31,6 +31,11 @@ class TrainConfig:
     seed: int = 0
     verbose: bool = True
 
+    @property
+    def total_steps(self) -> int:
+        """The whole budget T: `max_steps`, else `max_epochs` x `steps_per_epoch`."""
+        return self.max_steps or self.max_epochs * self.steps_per_epoch
+
 
 def unit_crps(model, batches) -> float:
     """Mean CRPS in unit space over observed targets of validation `batches`."""
@@ -68,7 +73,7 @@ def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
         return lambda t: 1.0
     if cfg.schedule != "cosine":
         raise ValueError(f"schedule must be 'constant' or 'cosine'; got {cfg.schedule!r}")
-    total = cfg.max_steps or cfg.max_epochs * cfg.steps_per_epoch
+    total = cfg.total_steps
     return lambda t: 0.05 + 0.475 * (1 + np.cos(np.pi * min(t, total) / total))
 
 
