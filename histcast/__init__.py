@@ -1,9 +1,28 @@
-"""histcast: probabilistic forecasting with histogram heads and the HL-Gaussian loss."""
+"""histcast: probabilistic forecasting with histogram heads and the HL-Gaussian loss.
 
-from .backtest import cross_validation, evaluate
-from .datasets import load
-from .distributions import Histogram
-from .forecaster import HistForecaster
+The top-level names are imported lazily (PEP 562), so `import histcast.baselines` or
+`histcast.frames` does not load torch and the training loop.
+"""
 
-__all__ = ["Histogram", "HistForecaster", "cross_validation", "evaluate", "load"]
+from importlib import import_module
+
+_EXPORTS = {
+    "Histogram": "distributions",
+    "HistForecaster": "forecaster",
+    "clone": "estimator",
+    "cross_validation": "backtest",
+    "evaluate": "backtest",
+    "load": "datasets",
+}
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'histcast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
 from . import metrics
+from .estimator import clone
 from .features import season_length as default_season_length
-from .forecaster import HistForecaster, forecast_frame, quantile_name
+from .frames import INTERVALS, LEVELS, forecast_frame, quantile_name
 from .panel import Columns, from_frame
-
-LEVELS = [float(x) for x in metrics.DEFAULT_LEVELS]
-INTERVALS = [80, 95]
 
 
 def cross_validation(models, df, h, n_windows=1, step_size=None, refit=False, cols=None):
@@ -27,6 +24,7 @@ def cross_validation(models, df, h, n_windows=1, step_size=None, refit=False, co
     `refit=False` trains a neural model once, on the data up to the first cutoff, and forecasts
     later windows from their longer histories; `refit=True` retrains it for every window.
     Baselines fit each series at every cutoff either way (they are per-series models).
+    Every model is fitted as a `clone`: the caller's objects are never refitted or changed.
     """
     cols = cols or Columns()
     step_size = step_size or h
@@ -41,15 +39,17 @@ def cross_validation(models, df, h, n_windows=1, step_size=None, refit=False, co
             f"h={h} with n_windows={n_windows}, step_size={step_size} needs series of at least "
             f"{need} points; too short: {list(short[:5])}"
         )
-    out = []
+    out, fitted = [], list(models)
     for w in range(n_windows):
         back = h + (n_windows - 1 - w) * step_size  # points after the cutoff, per series
         history = frame[pos < length - back]
         future = frame[(pos >= length - back) & (pos < length - back + h)]
         cutoff = history.groupby(cols.id, sort=False)[cols.time].max()
         block = future.assign(cutoff=future[cols.id].map(cutoff))
-        for model in models:
-            fc = _window_forecast(model, history, future, refit or w == 0, cols)
+        for i, model in enumerate(models):
+            if refit or w == 0:
+                fitted[i] = clone(model).fit(history, cols.id, cols.time, cols.target)
+            fc = _window_forecast(fitted[i], history, future, cols)
             block = block.merge(fc, on=[cols.id, cols.time], how="left")
         out.append(block)
     res = pd.concat(out, ignore_index=True)
@@ -57,16 +57,15 @@ def cross_validation(models, df, h, n_windows=1, step_size=None, refit=False, co
     return res[first + [c for c in res.columns if c not in first]]
 
 
-def _window_forecast(model, history, future, fit, cols):
-    """One model's forecasts after the cutoff; histogram models add an exact CRPS column."""
-    if fit:
-        model.fit(history, cols.id, cols.time, cols.target)
-    if not isinstance(model, HistForecaster):
+def _window_forecast(model, history, future, cols):
+    """One fitted model's forecasts after the cutoff; models that give a predictive
+    distribution (`predict_distribution`) add an exact CRPS column."""
+    if not hasattr(model, "predict_distribution"):
         return model.forecast(history, quantiles=LEVELS, level=INTERVALS)
     dist, index = model.predict_distribution(history)  # one network pass for both outputs
     fc = forecast_frame(index, dist, model.alias_, LEVELS, INTERVALS)
     y = index.merge(future, on=[cols.id, cols.time], how="left")[cols.target]
-    fc[f"{model.alias_}-crps"] = exact_crps(dist, y.to_numpy())
+    fc[f"{model.alias_}-crps"] = metrics.crps_histogram(dist, y.to_numpy())
     return fc
 
 
@@ -137,10 +136,3 @@ def _scores(part, alias, h, scale, cols) -> dict:
         "coverage_80": metrics.coverage(yy, part[f"{alias}-lo-80"], part[f"{alias}-hi-80"]),
         "coverage_95": metrics.coverage(yy, part[f"{alias}-lo-95"], part[f"{alias}-hi-95"]),
     }
-
-
-def exact_crps(dist, y) -> np.ndarray:
-    """CRPS of a `(S, H)` Histogram against actuals `y (S*H,)` (NaN actuals give NaN)."""
-    y = torch.tensor(np.asarray(y, np.float64)).reshape(dist.batch_shape)
-    crps = dist.crps(torch.nan_to_num(y)).reshape(-1).numpy()
-    return np.where(np.isnan(y.reshape(-1).numpy()), np.nan, crps)

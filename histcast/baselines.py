@@ -14,18 +14,19 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from .estimator import Estimator
 from .features import season_length
-from .forecaster import NotFittedError, check_forecast_args, forecast_levels, quantile_frame
-from .metrics import DEFAULT_LEVELS
+from .frames import LEVELS, check_forecast_args, forecast_index, forecast_levels, quantile_frame
 from .panel import Columns, from_frame
 
 
-class Baseline:
+class Baseline(Estimator):
     """Shared fit/forecast plumbing; subclasses implement `_predict(y, h, m) -> (mean, sd)`
     or override `_quantiles(y, h, m, levels) -> (mean (h,), quantiles (h, L))`."""
 
     name = "Baseline"
     min_length = 2
+    _fitted_attr = "panel_"
 
     def __init__(self, horizon: int, season_length: int | None = None, alias: str | None = None):
         self.horizon = horizon
@@ -38,6 +39,7 @@ class Baseline:
 
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
         """Validate and store the histories (models are fit per series at forecast time)."""
+        self._reset()
         if not isinstance(self.horizon, int | np.integer) or self.horizon < 1:
             raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
         self.columns_ = Columns(id_col, time_col, target_col)
@@ -45,9 +47,9 @@ class Baseline:
         self.season_length_ = self.season_length or season_length(self.panel_.freq)
         return self
 
-    def forecast(self, df=None, quantiles=DEFAULT_LEVELS, level=(80, 95)) -> pd.DataFrame:
-        if not hasattr(self, "panel_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(df)")
+    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95)) -> pd.DataFrame:
+        """Forecast frame of the `horizon` steps after each series' end (of `df` when given)."""
+        self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
         panel = self.panel_ if df is None else from_frame(df, self.columns_, self.panel_.freq)
         levels = forecast_levels(quantiles, level)
@@ -58,17 +60,12 @@ class Baseline:
             mean, q = self._safe_quantiles(y, h, m, levels, panel.ids[s])
             means.append(mean)
             qs.append(q)
-        index = pd.DataFrame(
-            {
-                self.columns_.id: np.repeat(panel.ids, h),
-                self.columns_.time: panel.future_ds(h).reshape(-1),
-            }
-        )
+        index = forecast_index(panel.ids, panel.future_ds(h), self.columns_.id, self.columns_.time)
         q = np.concatenate(qs)
         return quantile_frame(index, self.alias_, np.concatenate(means), q, quantiles, level)
 
     def _safe_quantiles(self, y, h, m, levels, uid):
-        if len(y) >= self.min_length_for(m):
+        if len(y) >= self.min_length:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -84,9 +81,6 @@ class Baseline:
             f"{self.alias_}: series {uid!r} falls back to seasonal naive ({reason})", stacklevel=3
         )
         return SeasonalNaive._naive_quantiles(y, h, m, levels)
-
-    def min_length_for(self, m: int) -> int:
-        return self.min_length
 
     def _quantiles(self, y, h, m, levels):
         mean, sd = self._predict(y, h, m)

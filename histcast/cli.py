@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from .backtest import LEVELS, cross_validation, evaluate, model_aliases
+from .backtest import cross_validation, evaluate, model_aliases
+from .frames import LEVELS
 from .baselines import MODELS as BASELINES
 from .forecaster import HistForecaster
 

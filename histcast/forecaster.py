@@ -10,19 +10,16 @@ import pandas as pd
 import torch
 
 from . import bins
-from .distributions import Histogram, check_levels
+from .distributions import Histogram
 from .features import calendar_features, cycles, n_features, season_length, step_days
-from .metrics import DEFAULT_LEVELS
+from .estimator import Estimator, NotFittedError  # noqa: F401 (re-exported)
+from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
 from .network import ForecastNet, ModelConfig
 from .panel import Columns, Panel, from_frame
 from .training import TrainConfig, fit_model
 from .windows import Windows, gather, last_windows, training_windows
 
 MAX_PASSES = 100  # more passes over the training windows than this: early stopping by default
-
-
-class NotFittedError(RuntimeError):
-    """Raised when a model is used before `fit`."""
 
 
 def default_context_length(freq, horizon: int) -> int:
@@ -50,11 +47,7 @@ def recency_weights(win: Windows, indptr: np.ndarray, halflife: float | None):
     return 0.5 ** (age / halflife)
 
 
-def quantile_name(alias: str, level: float) -> str:
-    return f"{alias}-q-{100 * level:g}"
-
-
-class HistForecaster:
+class HistForecaster(Estimator):
     """Global probabilistic forecaster: a GRU or TCN encoder and a histogram decoder head.
 
     Args mirror `ModelConfig` and `TrainConfig`; `context_length=None` follows the frequency
@@ -207,7 +200,7 @@ class HistForecaster:
         val_size = self._val_size(panel, cfg.total_steps)
         holds_out = panel.lengths > val_size + 1
         n_train = np.where(holds_out, panel.lengths - val_size, panel.lengths)
-        train_panel = panel.head(panel.lengths - n_train)
+        train_panel = panel.drop_last(panel.lengths - n_train)
         data = _Packed(train_panel, self.freq_, device)  # training data ends before validation
         full = _Packed(panel, self.freq_, device)
         train = training_windows(train_panel.indptr, train_panel.lengths)
@@ -316,7 +309,7 @@ class HistForecaster:
         )
         return dist, index
 
-    def forecast(self, df=None, quantiles=DEFAULT_LEVELS, level=(80, 95)) -> pd.DataFrame:
+    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95)) -> pd.DataFrame:
         """Nixtla-style forecast frame: id, time, `<alias>` (mean), `<alias>-median`,
         `<alias>-lo-<L>` / `<alias>-hi-<L>` for central intervals `level`, and
         `<alias>-q-<100 a>` for each quantile level a in `quantiles`."""
@@ -396,44 +389,3 @@ class _Packed:
         dev = self.values.device
         self.lo = torch.as_tensor(lo, dtype=torch.float32, device=dev)
         self.hi = torch.as_tensor(hi, dtype=torch.float32, device=dev)
-
-
-def check_forecast_args(quantiles, level) -> tuple[list[float], list[float]]:
-    """Validate quantile levels in (0, 1) and interval levels in (0, 100)."""
-    q = [] if quantiles is None else [float(x) for x in np.atleast_1d(quantiles)]
-    check_levels(torch.tensor(q, dtype=torch.float64))
-    level = [] if level is None else [float(x) for x in np.atleast_1d(level)]
-    if any(not 0 < lv < 100 for lv in level):
-        raise ValueError(f"interval levels must lie in (0, 100); got {level}")
-    return q, level
-
-
-def forecast_levels(quantiles, level) -> np.ndarray:
-    """Quantile levels in the order `quantile_frame` reads them: the median, `quantiles`,
-    then (lo, hi) = (0.5 - L/200, 0.5 + L/200) for each interval level L."""
-    levels = [0.5, *quantiles]
-    for lv in level:
-        levels += [0.5 - lv / 200, 0.5 + lv / 200]
-    return np.asarray(levels, dtype=np.float64)
-
-
-def forecast_frame(index: pd.DataFrame, dist: Histogram, alias: str, quantiles, level):
-    """Point (mean), median, interval and quantile columns of `dist (S, H)` added to `index`."""
-    levels = torch.from_numpy(forecast_levels(quantiles, level)).to(dist.probs.dtype)
-    q = dist.quantile(levels).reshape(-1, len(levels)).numpy()
-    return quantile_frame(index, alias, dist.mean.reshape(-1).numpy(), q, quantiles, level)
-
-
-def quantile_frame(index, alias, mean, q, quantiles, level) -> pd.DataFrame:
-    """Nixtla-style columns from a point forecast `mean (N,)` and `q (N, L)` at
-    `forecast_levels(quantiles, level)`."""
-    out = index.copy()
-    out[alias] = mean
-    out[f"{alias}-median"] = q[:, 0]
-    n = len(quantiles)
-    for i, lv in enumerate(level):
-        out[f"{alias}-lo-{lv:g}"] = q[:, 1 + n + 2 * i]
-        out[f"{alias}-hi-{lv:g}"] = q[:, 2 + n + 2 * i]
-    for i, a in enumerate(quantiles):
-        out[quantile_name(alias, a)] = q[:, 1 + i]
-    return out

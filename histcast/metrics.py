@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from .distributions import Histogram, check_levels
-
-DEFAULT_LEVELS = np.round(np.arange(1, 10) / 10, 2)
+from .frames import LEVELS
 
 
 def _arr(x) -> np.ndarray:
@@ -32,7 +31,7 @@ def quantile_loss(y, q, level) -> np.ndarray:
     return np.maximum(level * diff, (level - 1) * diff)
 
 
-def wql(y, quantiles, levels=DEFAULT_LEVELS) -> float:
+def wql(y, quantiles, levels=LEVELS) -> float:
     """Weighted quantile loss: mean_a [2 sum rho_a(y, q_a) / sum |y|].
 
     y `(...)`, quantiles `(..., Q)` at `levels (Q,)`; sums run over all series and steps.
@@ -49,16 +48,26 @@ def crps_from_quantiles(y, quantiles, levels) -> np.ndarray:
     return 2 * quantile_loss(y[..., None], q, levels).mean(-1)
 
 
-def crps_histogram(edges, probs, y) -> np.ndarray:
-    """Exact CRPS of histogram forecasts: edges `(..., K+1)`, probs `(..., K)`, y `(...)`."""
-    dist = Histogram(torch.as_tensor(_arr(edges)), torch.as_tensor(_arr(probs)))
-    return dist.crps(torch.as_tensor(_arr(y))).numpy()
+def _actuals(dist: Histogram, y: np.ndarray) -> torch.Tensor:
+    """Actuals as a tensor on the histogram's device: reshaped to its batch shape when they
+    have as many entries (e.g. flattened `(S*H,)` for `(S, H)`), else broadcast."""
+    t = torch.from_numpy(np.nan_to_num(y)).to(dist.probs)
+    return t.reshape(dist.batch_shape) if t.numel() == dist.batch_shape.numel() else t
 
 
-def pit(edges, probs, y) -> np.ndarray:
-    """Probability integral transform F(y) of histogram forecasts, `(...)`."""
-    dist = Histogram(torch.as_tensor(_arr(edges)), torch.as_tensor(_arr(probs)))
-    return dist.cdf(torch.as_tensor(_arr(y))).numpy()
+def crps_histogram(dist: Histogram, y) -> np.ndarray:
+    """Exact CRPS of histogram forecasts (`Histogram.crps`, closed form) against actuals `y`;
+    NaN actuals give NaN. Returns float64 shaped like `y`. The one public CRPS of histograms."""
+    y = _arr(y)
+    crps = dist.crps(_actuals(dist, y)).double().cpu().numpy().reshape(y.shape)
+    return np.where(np.isnan(y), np.nan, crps)
+
+
+def pit(dist: Histogram, y) -> np.ndarray:
+    """Probability integral transform F(y) of histogram forecasts; NaN actuals give NaN."""
+    y = _arr(y)
+    u = dist.cdf(_actuals(dist, y)).double().cpu().numpy().reshape(y.shape)
+    return np.where(np.isnan(y), np.nan, u)
 
 
 def seasonal_scale(history, m: int) -> float:

@@ -66,7 +66,7 @@ class Panel:
             }
         )
 
-    def head(self, n_last: np.ndarray | int) -> Panel:
+    def drop_last(self, n_last: np.ndarray | int) -> Panel:
         """Panel without the last `n_last` points of each series (a training cut)."""
         keep = self.lengths - np.broadcast_to(n_last, self.lengths.shape)
         if (keep < 1).any():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .forecaster import quantile_name
+from .frames import quantile_name
 
 
 def _plt():

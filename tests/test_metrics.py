@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from histcast import metrics
+from histcast.distributions import Histogram
 
 Y = np.array([[10.0, 12.0, 14.0], [1.0, 0.0, 2.0]])
 Q_LEVELS = np.array([0.1, 0.5, 0.9])
@@ -55,7 +56,7 @@ def test_crps_from_quantiles_approaches_exact_crps():
     edges = np.linspace(0, 1, 11)
     probs = np.full(10, 0.1)  # uniform on [0, 1]
     y = np.array([0.3])
-    exact = metrics.crps_histogram(edges, probs, y)
+    exact = metrics.crps_histogram(Histogram(edges, probs), y)
     levels = (np.arange(999) + 1) / 1000
     approx = metrics.crps_from_quantiles(y, levels[None, :], levels)  # uniform quantile = level
     assert approx[0] == pytest.approx(exact[0], rel=1e-3)
@@ -65,7 +66,7 @@ def test_crps_from_quantiles_approaches_exact_crps():
 
 def test_pit_of_uniform():
     edges = np.linspace(0, 2, 5)
-    got = metrics.pit(edges, np.full(4, 0.25), [0.5, 1.0, 3.0])
+    got = metrics.pit(Histogram(edges, np.full(4, 0.25)), [0.5, 1.0, 3.0])
     np.testing.assert_allclose(got, [0.25, 0.5, 1])
 
 

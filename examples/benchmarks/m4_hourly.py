@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from _common import best_epoch, data_dir, print_table, write
 
-from histcast.backtest import evaluate, exact_crps
+from histcast.backtest import evaluate
+from histcast.metrics import crps_histogram
 from histcast.baselines import SeasonalNaive
 from histcast.datasets import load_m4
 from histcast.forecaster import HistForecaster
@@ -30,7 +31,7 @@ def score(model, train, test, cutoff) -> tuple[dict, float]:
     if isinstance(model, HistForecaster):
         dist, index = model.predict_distribution()
         y = index.merge(test, on=["unique_id", "ds"], how="left")["y"].to_numpy()
-        fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
+        fc[f"{model.alias_}-crps"] = crps_histogram(dist, y)
     cv = test.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
     return evaluate(cv, train, season_length=24).iloc[0].to_dict(), seconds
 

@@ -18,7 +18,8 @@ import time
 import pandas as pd
 from _common import RESULTS, best_epoch, data_dir, print_table
 
-from histcast.backtest import evaluate, exact_crps
+from histcast.backtest import evaluate
+from histcast.metrics import crps_histogram
 from histcast.datasets import load_m4
 from histcast.forecaster import HistForecaster
 
@@ -52,7 +53,7 @@ def fit_and_score(model, fit, valid, cutoff) -> tuple[dict, float, pd.DataFrame]
     seconds = time.perf_counter() - t0
     dist, index = model.predict_distribution()
     y = index.merge(valid, on=["unique_id", "ds"], how="left")["y"].to_numpy()
-    fc[f"{model.alias_}-crps"] = exact_crps(dist, y)
+    fc[f"{model.alias_}-crps"] = crps_histogram(dist, y)
     cv = valid.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
     return evaluate(cv, fit, season_length=24).iloc[0].to_dict(), seconds, cv
 
