@@ -5,7 +5,7 @@ the K bins split [0, 1] evenly; edges in data units are lo + (hi - lo) j / K. Th
 normalises the network's inputs, so series of any scale share one network.
 
 Ranges come from a series' history (`"series"`) or from each window's context (`"window"`),
-widened on each side by `margin` x span. `margin="auto"` (in `HistForecaster`) takes the
+widened on each side by `margin` x span. `margin="auto"` (`choose_margin`) takes the
 narrowest of `MARGINS` that leaves at most `MAX_OUTSIDE` = 2% of the training targets outside
 the support: targets outside are clipped into the edge bins, so a larger share would cut into
 the 2.5% tails of a 95% interval (random-walk data such as exchange rates needs a wider support
@@ -35,12 +35,15 @@ def widen(lo, hi, margin: float):
     return centre - half, centre + half
 
 
-def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float):
-    """Per-series support from packed histories (NaN ignored): two float64 arrays `(S,)`."""
+def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None = None):
+    """Per-series support from packed histories (NaN ignored): two float64 arrays `(S,)`.
+
+    `margin=None` gives the raw [min, max]; a number applies `widen` with that margin.
+    """
     v = values.astype(np.float64)
     lo = np.minimum.reduceat(np.where(np.isnan(v), np.inf, v), indptr[:-1])
     hi = np.maximum.reduceat(np.where(np.isnan(v), -np.inf, v), indptr[:-1])
-    return widen(lo, hi, margin)
+    return (lo, hi) if margin is None else widen(lo, hi, margin)
 
 
 def window_ranges(context: torch.Tensor, margin: float, fallback=None):
@@ -67,10 +70,14 @@ def from_unit(u, lo, hi):
     return lo + (hi - lo) * u
 
 
+def unit_grid(n_bins: int, like: torch.Tensor) -> torch.Tensor:
+    """The K + 1 evenly spaced unit-space edges j / K, `(K+1,)`, with `like`'s dtype and device."""
+    return torch.linspace(0, 1, n_bins + 1, dtype=like.dtype, device=like.device)
+
+
 def edges(lo: torch.Tensor, hi: torch.Tensor, n_bins: int) -> torch.Tensor:
     """Bin edges in data units, `lo (...)`, `hi (...)` -> `(..., K+1)`."""
-    grid = torch.linspace(0, 1, n_bins + 1, dtype=lo.dtype, device=lo.device)
-    return from_unit(grid, lo.unsqueeze(-1), hi.unsqueeze(-1))
+    return from_unit(unit_grid(n_bins, lo), lo.unsqueeze(-1), hi.unsqueeze(-1))
 
 
 def outside_share(u: torch.Tensor) -> float:
@@ -78,3 +85,18 @@ def outside_share(u: torch.Tensor) -> float:
     observed = ~torch.isnan(u)
     n = int(observed.sum())
     return float(((u < 0) | (u > 1))[observed].sum()) / n if n else 0.0
+
+
+def choose_margin(outside_share_at, margin: float | str = "auto") -> tuple[float, float]:
+    """The support margin and the share of training targets it leaves outside.
+
+    `outside_share_at(m) -> float` measures that share for margin m. With `margin="auto"` the
+    candidates `MARGINS` are tried narrowest first and the first leaving at most `MAX_OUTSIDE`
+    outside is taken (the widest when none does); a number is used as given.
+    """
+    candidates = MARGINS if margin == "auto" else (float(margin),)
+    for m in candidates:
+        share = outside_share_at(m)
+        if share <= MAX_OUTSIDE:
+            break
+    return m, share

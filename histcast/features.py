@@ -13,14 +13,20 @@ import pandas as pd
 
 CYCLES_DAYS = (1.0, 7.0, 365.25)
 NS_PER_DAY = 86_400e9
+MONTH_DAYS = 365.25 / 12
+STEPS = 240  # 20 years of months (5 leap years), 48 weeks of business days: exact means
 
 
 def step_days(freq) -> float:
-    """Length of one step of `freq` in days (calendar offsets by their nominal length)."""
+    """Length of one step of `freq` in days (calendar offsets by their mean length).
+
+    `freq` is an offset, an alias ("MS") or an int step (no calendar: NaN).
+    """
     if isinstance(freq, int | np.integer):
         return float("nan")
+    freq = pd.tseries.frequencies.to_offset(freq)
     start = pd.Timestamp("2001-01-01") + freq  # on an anchor: W-SUN counts whole weeks
-    return ((start + 12 * freq) - start) / pd.Timedelta(days=1) / 12
+    return ((start + STEPS * freq) - start) / pd.Timedelta(days=1) / STEPS
 
 
 def cycles(freq) -> list[float]:
@@ -46,16 +52,19 @@ def calendar_features(ds: np.ndarray, freq) -> np.ndarray:
 
 
 def season_length(freq) -> int:
-    """The seasonal period M4 and Chronos use for scaling (hourly 24, weekly 1, monthly 12...)."""
+    """The seasonal period M4 and Chronos use for scaling (hourly 24, weekly 1, monthly 12...).
+
+    Sub-daily: steps per day; k-month steps (MS, ME, `pd.DateOffset(months=k)`, QS...): 12 / k
+    when k divides 12; daily, weekly, yearly, other steps and int steps: 1.
+    """
     step = step_days(freq)
     if np.isnan(step):
         return 1
-    if step < 1:
-        return int(round(1 / step))  # one day of sub-daily steps (hourly: 24)
+    if step < 1:  # one day of sub-daily steps (hourly: 24); none if a day is not whole steps
+        per_day = 1 / step
+        return round(per_day) if abs(per_day - round(per_day)) < 1e-6 * per_day else 1
     if step < 28:
         return 1  # daily and weekly: 1, as in M4
-    if step < 40:
-        return 12
-    if step < 100:
-        return 4
-    return 1
+    months = round(step / MONTH_DAYS)  # k-month steps: a year is 12 / k of them (yearly: 1)
+    whole = months >= 1 and abs(step / MONTH_DAYS - months) < 0.1 and 12 % months == 0
+    return 12 // months if whole else 1

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .losses import gaussian_nll, histogram_loss, mse_loss, phi_diff, pinball_loss
+from .bins import unit_grid
+from .losses import gaussian_nll, histogram_loss, mse_loss, pinball_loss, truncated_normal_probs
 
 HEADS = ("histogram", "gaussian", "quantile", "mse")
 QUANTILE_LEVELS = (0.01, 0.025, *[i / 20 for i in range(1, 20)], 0.975, 0.99)
@@ -59,10 +60,8 @@ class HistogramHead(nn.Module):
 
 def normal_probs(loc: torch.Tensor, scale: torch.Tensor, n_bins: int) -> torch.Tensor:
     """Masses of N(loc, scale^2) on the K unit bins, renormalised: `(...)` -> `(..., K)`."""
-    grid = torch.linspace(0, 1, n_bins + 1, dtype=loc.dtype, device=loc.device)
-    z = (grid - loc.unsqueeze(-1)) / scale.unsqueeze(-1)
-    mass = phi_diff(z[..., :-1], z[..., 1:]) + 1e-12
-    return mass / mass.sum(-1, keepdim=True)
+    z = (unit_grid(n_bins, loc) - loc.unsqueeze(-1)) / scale.unsqueeze(-1)
+    return truncated_normal_probs(z[..., :-1], z[..., 1:], floor=1e-12)
 
 
 class GaussianHead(nn.Module):
@@ -116,7 +115,7 @@ class QuantileHead(nn.Module):
         hi = out[..., -1:] + (out[..., -1:] - out[..., -2:-1]) * (1 - a[-1]) / (a[-1] - a[-2])
         knots = torch.cat([lo, out, hi], -1)  # (..., Q + 2), increasing
         levels = torch.cat([a.new_zeros(1), a, a.new_ones(1)])
-        grid = torch.linspace(0, 1, self.n_bins + 1, dtype=out.dtype, device=out.device)
+        grid = unit_grid(self.n_bins, out)
         flat = knots.reshape(-1, knots.shape[-1]).contiguous()
         j = torch.searchsorted(flat, grid.expand(len(flat), -1).contiguous())
         j = j.clamp(1, knots.shape[-1] - 1)

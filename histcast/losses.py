@@ -24,6 +24,18 @@ def phi_diff(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     return torch.where(lo > 0, both_up, torch.where(hi <= 0, both_down, straddle))
 
 
+def truncated_normal_probs(z_lo, z_hi, keep=None, floor: float = 0.0) -> torch.Tensor:
+    """Bin masses of a standard normal on bins [z_lo, z_hi) `(..., K)` (standardised edges),
+    times `keep` (0/1 mask) plus `floor`, renormalised over the last axis: the normal truncated
+    to the bins' union, p_i = (Phi(z_hi_i) - Phi(z_lo_i)) / sum_j (Phi(z_hi_j) - Phi(z_lo_j))."""
+    mass = phi_diff(z_lo, z_hi)
+    if keep is not None:
+        mass = mass * keep
+    if floor:
+        mass = mass + floor
+    return mass / mass.sum(-1, keepdim=True)
+
+
 def sparse_targets(y, n_bins, kind="gaussian", sigma_ratio=1.0):
     """Target bin probabilities as `(index, weight)` pairs, each `(..., W)`.
 
@@ -52,9 +64,8 @@ def sparse_targets(y, n_bins, kind="gaussian", sigma_ratio=1.0):
     inside = (idx >= 0) & (idx < k)
     sigma = sigma_ratio / k
     z_lo = (idx.to(y.dtype) / k - y.unsqueeze(-1)) / sigma
-    mass = phi_diff(z_lo, z_lo + 1 / sigma_ratio) * inside
     # normalising by the mass inside [0, 1] truncates the normal to the support
-    return idx.clamp(0, k - 1), mass / mass.sum(-1, keepdim=True)
+    return idx.clamp(0, k - 1), truncated_normal_probs(z_lo, z_lo + 1 / sigma_ratio, inside)
 
 
 def gaussian_target(y: torch.Tensor, n_bins: int, sigma_ratio: float = 1.0) -> torch.Tensor:

@@ -28,12 +28,14 @@ from .heads import make_head
 
 @dataclass
 class ModelConfig:
-    """Architecture hyperparameters, passed whole to `ForecastNet`."""
+    """Architecture hyperparameters, passed whole to `ForecastNet`. Their defaults are
+    `HistForecaster`'s (which derives `context_length`, `patch_size`, `season` and `n_features`
+    from the data's frequency)."""
 
     horizon: int
     context_length: int
     n_features: int = 0
-    encoder: str = "gru"
+    encoder: str = "tcn"
     head: str = "histogram"
     n_bins: int = 200
     target: str = "gaussian"
@@ -44,7 +46,7 @@ class ModelConfig:
     step_embedding: int = 16
     patch_size: int = 1
     season: int = 1
-    step_skip: int = 0
+    step_skip: int = 16
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,9 +90,16 @@ class ForecastNet(nn.Module):
         pos = torch.linspace(-1, 0, cfg.context_length)
         self.register_buffer("position", pos, persistent=False)
 
-    def forward(self, u: torch.Tensor, ctx_feats: torch.Tensor, fut_feats: torch.Tensor):
-        """u `(B, C)` unit-scaled context with NaN for missing, ctx_feats `(B, C, F)`,
-        fut_feats `(B, H, F)` -> head output `(B, H, K)` (logits) or `(B, H, 2)` (Gaussian)."""
+    def forward(self, u, ctx_feats, fut_feats, y=None, soft=None):
+        """Head output and, given targets, the training loss (as nanoGPT's `forward`).
+
+        u `(B, C)` unit-scaled context with NaN for missing, ctx_feats `(B, C, F)`, fut_feats
+        `(B, H, F)`; y `(B, H)` unit-space targets (NaN missing) or None; soft `(B, H, K)` a
+        teacher's bin probabilities for `target="soft"`. Returns `(out, loss)`, loss None
+        without `y`. out is the head's: logits `(B, H, K)` (histogram), loc and scale
+        `(B, H, 2)` (gaussian), quantiles `(B, H, Q)` (quantile), or points `(B, H)` (mse);
+        `probs(out)` turns any of them into bin probabilities.
+        """
         observed = (~torch.isnan(u)).to(u.dtype)
         u = torch.nan_to_num(u)
         pos = self.position.expand_as(u)
@@ -109,7 +118,12 @@ class ForecastNet(nn.Module):
             ],
             -1,
         )
-        return self.head(z)
+        out = self.head(z)
+        return out, (None if y is None else self.head.loss(out, y, soft))
+
+    def probs(self, out: torch.Tensor) -> torch.Tensor:
+        """Bin probabilities `(B, H, K)` on the unit grid from the head's output."""
+        return self.head.probs(out)
 
 
 def seasonal_lag_index(horizon: int, context_length: int, season: int) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""One plain training loop: AdamW, gradient clipping, early stopping on validation CRPS."""
+"""One plain training loop: AdamW, gradient clipping, early stopping on validation CRPS, and the
+rule that decides when to hold out a validation set."""
 
 from __future__ import annotations
 
@@ -11,23 +12,28 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .bins import unit_grid
 from .distributions import Histogram
+
+SCHEDULES = ("cosine", "constant")
+MAX_PASSES = 100  # more passes over the training windows than this: hold out, stop early
 
 
 @dataclass
 class TrainConfig:
-    """Optimisation hyperparameters. An epoch is `steps_per_epoch` batches of windows drawn
-    without replacement (a new shuffle each time all windows have been seen)."""
+    """Optimisation hyperparameters; their defaults are `HistForecaster`'s. An epoch is
+    `steps_per_epoch` batches of windows: drawn without replacement (a new shuffle each time all
+    windows have been seen), or with replacement in proportion to sampling weights when given."""
 
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     batch_size: int = 256
-    max_epochs: int = 100
+    max_epochs: int = 60
     steps_per_epoch: int = 50
     max_steps: int | None = None
-    patience: int = 10
+    early_stopping_patience: int = 20
     grad_clip: float = 1.0
-    schedule: str = "constant"
+    lr_schedule: str = "cosine"
     seed: int = 0
     verbose: bool = True
 
@@ -37,14 +43,28 @@ class TrainConfig:
         return self.max_steps or self.max_epochs * self.steps_per_epoch
 
 
+def holdout_size(val_size, horizon: int, cfg: TrainConfig, lengths: np.ndarray) -> int:
+    """Points held out at the end of each series for early stopping.
+
+    `val_size="auto"`: `horizon` points when the budget would pass over the training windows
+    more than `MAX_PASSES` times (T x batch / sum(lengths - 1) > 100: small data), else none;
+    None: `horizon`; an integer: itself.
+    """
+    if val_size == "auto":
+        passes = cfg.total_steps * cfg.batch_size / max(1, int(np.sum(lengths - 1)))
+        return horizon if passes > MAX_PASSES else 0
+    return horizon if val_size is None else int(val_size)
+
+
 def unit_crps(model, batches) -> float:
-    """Mean CRPS in unit space over observed targets of validation `batches`."""
+    """Mean CRPS in unit space over observed targets of validation `batches` (`UnitBatch`es)."""
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
-        for inputs, y in batches:
-            probs = model.head.probs(model(*inputs))
-            grid = torch.linspace(0, 1, probs.shape[-1] + 1, dtype=probs.dtype, device=y.device)
+        for batch in batches:
+            y = batch.y
+            probs = model.probs(model(*batch.inputs)[0])
+            grid = unit_grid(probs.shape[-1], probs)
             crps = Histogram(grid, probs, validate=False).crps(torch.nan_to_num(y))
             observed = ~torch.isnan(y)
             total += float(crps[observed].sum())
@@ -69,10 +89,10 @@ def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
     """Learning-rate multiplier per step: 1 (`"constant"`) or a cosine from 1 down to 0.05 over
     the whole budget T = max_steps or max_epochs x steps_per_epoch (`"cosine"`):
     0.05 + 0.95 (1 + cos(pi t / T)) / 2."""
-    if cfg.schedule == "constant":
+    if cfg.lr_schedule == "constant":
         return lambda t: 1.0
-    if cfg.schedule != "cosine":
-        raise ValueError(f"schedule must be 'constant' or 'cosine'; got {cfg.schedule!r}")
+    if cfg.lr_schedule != "cosine":
+        raise ValueError(f"lr_schedule must be one of {SCHEDULES}; got {cfg.lr_schedule!r}")
     total = cfg.total_steps
     return lambda t: 0.05 + 0.475 * (1 + np.cos(np.pi * min(t, total) / total))
 
@@ -80,7 +100,7 @@ def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
 def fit_model(
     model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig, weights=None
 ):
-    """Train `model` on windows `make_batch(idx) -> (inputs, y_unit)`; return the history.
+    """Train `model` on windows `make_batch(idx) -> UnitBatch`; return the history.
 
     `weights (n_train,)` (optional) make windows drawn in proportion to them.
     Early stopping restores the weights with the best validation CRPS (when there is a
@@ -97,8 +117,8 @@ def fit_model(
         model.train()
         t0, losses, norms = time.perf_counter(), [], []
         for _ in range(cfg.steps_per_epoch):
-            inputs, y = make_batch(next(draw))
-            loss = model.head.loss(model(*inputs), y)
+            batch = make_batch(next(draw))
+            _, loss = model(*batch.inputs, y=batch.y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
@@ -123,7 +143,9 @@ def fit_model(
             best, best_state, bad = val, copy.deepcopy(model.state_dict()), 0
         elif val_batches:
             bad += 1
-        if bad >= cfg.patience or (cfg.max_steps is not None and steps >= cfg.max_steps):
+        if bad >= cfg.early_stopping_patience or (
+            cfg.max_steps is not None and steps >= cfg.max_steps
+        ):
             break
     if best_state is not None:
         model.load_state_dict(best_state)

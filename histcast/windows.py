@@ -1,10 +1,15 @@
-"""Rolling windows over a packed panel, gathered by index arithmetic.
+"""The data path: packed panel -> windows -> unit-space batch.
 
 A window is a pair (series s, cutoff position g): g is the global index in the packed arrays of
 the last context point, the context is positions g-C+1..g and the target g+1..g+H. Positions
 before the series' start are left padding (NaN, observed mask 0); positions after its end are
 missing targets (NaN, masked in the loss). Windows of all series are gathered at once with
 tensor indexing: no Python loop over windows.
+
+`UnitWindows` is the one object that turns windows into what the network reads, as Chronos'
+tokenizer does for its model: it gathers them from a `Packed` panel, takes each window's support
+[lo, hi] (`bins`) and maps context and target to unit space. Forecasts go back to data units
+through the same support (`UnitBatch.edges`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from . import bins
+from .features import calendar_features
+from .panel import Panel
 
 
 @dataclass
@@ -48,16 +57,75 @@ def last_windows(indptr: np.ndarray, back: np.ndarray | int = 0) -> Windows:
     return Windows(series, indptr[1:] - 1 - np.broadcast_to(back, series.shape))
 
 
+def split_holdout(panel: Panel, val_size: int) -> tuple[Panel, np.ndarray]:
+    """Cut the last `val_size` points off every series long enough to keep two points.
+
+    Returns the training panel and `holds_out (S,)`, True where the series was cut.
+    """
+    holds_out = panel.lengths > val_size + 1
+    n_train = np.where(holds_out, panel.lengths - val_size, panel.lengths)
+    return panel.drop_last(panel.lengths - n_train), holds_out
+
+
+def recency_weights(win: Windows, indptr: np.ndarray, halflife: float | None):
+    """Sampling weights 0.5 ** (age / halflife) of windows `(W,)`, where age is the number of
+    steps from a window's cutoff to its series' last training point; None when `halflife` is."""
+    if halflife is None:
+        return None
+    age = indptr[1:][win.series] - 1 - win.cutoff
+    return 0.5 ** (age / halflife)
+
+
+def margin_sample(win: Windows, indptr: np.ndarray, context_length: int, seed: int, n=20_000):
+    """Indices of up to `n` windows (drawn without replacement) whose context holds at least half
+    the points a forecast's will, min(C, series length) / 2: the windows on which the share of
+    targets outside the support is measured (a window at a series' start sees a few points)."""
+    local = win.cutoff - indptr[:-1][win.series]
+    lengths = np.diff(indptr)[win.series]
+    c = context_length
+    pool = np.flatnonzero(np.minimum(local + 1, c) >= np.minimum(c, lengths) / 2)
+    rng = np.random.default_rng(seed)
+    return rng.choice(pool, min(len(pool), n), replace=False)
+
+
+@dataclass
+class Packed:
+    """A panel on one device: values `(N,)` float32 (NaN missing), calendar features `(N, F)`,
+    indptr `(S+1,)`, and each series' raw support lo, hi `(S,)` float64 (min and max of the
+    history the ranges come from, before the span floor and the margin)."""
+
+    values: torch.Tensor
+    feats: torch.Tensor
+    indptr: torch.Tensor
+    lo: torch.Tensor
+    hi: torch.Tensor
+
+    @classmethod
+    def from_panel(cls, panel: Panel, freq, device, ranges=None) -> Packed:
+        """Pack `panel`; `ranges` (a pair of `(S,)` arrays) default to the panel's own."""
+        lo, hi = ranges if ranges is not None else bins.series_ranges(panel.values, panel.indptr)
+        return cls(
+            torch.as_tensor(panel.values, device=device),
+            torch.as_tensor(calendar_features(panel.ds, freq), device=device),
+            torch.as_tensor(panel.indptr, device=device),
+            torch.as_tensor(lo, dtype=torch.float64, device=device),
+            torch.as_tensor(hi, dtype=torch.float64, device=device),
+        )
+
+    @property
+    def ranges(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.lo, self.hi
+
+
 @dataclass
 class Batch:
-    """Gathered windows. context `(B, C)` and target `(B, H)` hold NaN where missing;
-    ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`; series `(B,)`."""
+    """Gathered windows in data units. context `(B, C)` and target `(B, H)` hold NaN where
+    missing; ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`."""
 
     context: torch.Tensor
     target: torch.Tensor
     ctx_feats: torch.Tensor
     fut_feats: torch.Tensor
-    series: torch.Tensor
 
 
 def gather(
@@ -87,4 +155,58 @@ def gather(
     ctx_feats = feats[ctx_idx.clamp(0, n)] * ctx_ok.unsqueeze(-1)
     if fut_feats is None:
         fut_feats = feats[tgt_idx.clamp(0, n)] * tgt_ok.unsqueeze(-1)
-    return Batch(context, target, ctx_feats, fut_feats, series)
+    return Batch(context, target, ctx_feats, fut_feats)
+
+
+@dataclass
+class UnitBatch:
+    """Windows in unit space: u `(B, C)` and y `(B, H)` are (value - lo) / (hi - lo) with NaN
+    where missing, ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`, support lo, hi `(B,)`."""
+
+    u: torch.Tensor
+    ctx_feats: torch.Tensor
+    fut_feats: torch.Tensor
+    y: torch.Tensor
+    lo: torch.Tensor
+    hi: torch.Tensor
+
+    @property
+    def inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What `ForecastNet.forward` reads: (u, ctx_feats, fut_feats)."""
+        return self.u, self.ctx_feats, self.fut_feats
+
+    def edges(self, n_bins: int) -> torch.Tensor:
+        """Bin edges in data units, float64 `(B, 1, K+1)` (shared by the H steps)."""
+        return bins.edges(self.lo.double(), self.hi.double(), n_bins).unsqueeze(1)
+
+
+@dataclass
+class UnitWindows:
+    """Windows of a packed panel -> unit-space batches.
+
+    Each window's support is its context's [min, max] (`bin_range="window"`; a window with no
+    observed value falls back to its series') or its series' (`"series"`), widened by the span
+    floor and `margin` (`bins.widen`).
+    """
+
+    context_length: int
+    horizon: int
+    bin_range: str = "window"
+    margin: float = 0.1
+
+    def __call__(self, data: Packed, win: Windows, fut_feats=None) -> UnitBatch:
+        """Gather windows `win` (B of them) from `data`; `fut_feats (B, H, F)` gives the
+        calendar features of steps past the series' ends (forecasting)."""
+        series = torch.as_tensor(win.series, device=data.values.device)
+        cutoff = torch.as_tensor(win.cutoff, device=data.values.device)
+        batch = gather(
+            data.values, data.feats, data.indptr, series, cutoff,
+            self.context_length, self.horizon, fut_feats,
+        )  # fmt: skip
+        lo, hi = bins.widen(data.lo[series], data.hi[series], self.margin)
+        lo, hi = lo.to(batch.context.dtype), hi.to(batch.context.dtype)
+        if self.bin_range == "window":
+            lo, hi = bins.window_ranges(batch.context, self.margin, (lo, hi))
+        u = bins.to_unit(batch.context, lo.unsqueeze(-1), hi.unsqueeze(-1))
+        y = bins.to_unit(batch.target, lo.unsqueeze(-1), hi.unsqueeze(-1))
+        return UnitBatch(u, batch.ctx_feats, batch.fut_feats, y, lo, hi)

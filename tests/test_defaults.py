@@ -33,8 +33,8 @@ def test_default_patch_is_one_day_for_hourly():
 
 
 def test_cosine_schedule_by_hand():
-    f = lr_factor(TrainConfig(schedule="cosine", max_steps=100))
+    f = lr_factor(TrainConfig(lr_schedule="cosine", max_steps=100))
     np.testing.assert_allclose([f(0), f(50), f(100), f(500)], [1.0, 0.525, 0.05, 0.05])
-    assert lr_factor(TrainConfig())(10) == 1.0
-    with pytest.raises(ValueError, match="schedule"):
-        lr_factor(TrainConfig(schedule="step"))
+    assert lr_factor(TrainConfig(lr_schedule="constant"))(10) == 1.0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lr_factor(TrainConfig(lr_schedule="step"))

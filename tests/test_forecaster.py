@@ -5,7 +5,8 @@ import torch
 from conftest import check_forecaster, split_last
 
 from histcast import bins
-from histcast.forecaster import HistForecaster, NotFittedError
+from histcast.estimator import NotFittedError
+from histcast.forecaster import HistForecaster
 from histcast.synthetic import make_panel
 
 FAST = dict(max_epochs=3, steps_per_epoch=10, hidden_size=16, n_bins=50, verbose=False)
@@ -56,8 +57,7 @@ def test_history_and_diagnostics(small_panel):
     model = HistForecaster(horizon=4, val_size=4, **FAST).fit(small_panel)
     assert [r["epoch"] for r in model.history_] == [1, 2, 3]
     assert all(np.isfinite(r["val_crps"]) for r in model.history_)
-    assert 0 <= model.outside_share_ <= 1
-    assert model.ranges_[0].shape == (3,)
+    assert model.val_size_ == 4 and model.margin_ in bins.MARGINS
 
 
 def test_default_fit_holds_nothing_out(small_panel):
@@ -122,10 +122,10 @@ def coverage90(dist, y) -> float:
     return ((y >= q[..., 0]) & (y <= q[..., 1])).double().mean().item()
 
 
+@pytest.mark.xfail(strict=True, reason="known gap: the bimodal fit is over-dispersed (0.975-0.99)")
 def test_ninety_percent_interval_coverage_bimodal(bimodal_fits):
-    # measured 0.975-0.99 over several settings: the bimodal fit is over-dispersed (known gap)
     dist, y, _ = bimodal_fits["histogram"]
-    assert 0.80 <= coverage90(dist, y) <= 0.99
+    assert 0.85 <= coverage90(dist, y) <= 0.95
 
 
 def test_seasonal_heteroscedastic_case_is_calibrated_and_near_oracle():
@@ -137,7 +137,7 @@ def test_seasonal_heteroscedastic_case_is_calibrated_and_near_oracle():
     oracle = panel.truth(index).crps(y).mean().item()
     y = y.reshape(dist.batch_shape)
     assert dist.crps(y).mean().item() < 1.15 * oracle  # measured 1.03
-    assert 0.80 <= coverage90(dist, y) <= 0.97  # measured 0.92
+    assert 0.86 <= coverage90(dist, y) <= 0.94  # measured 0.92 on 480 points
 
 
 # -- bad input -------------------------------------------------------------------------------

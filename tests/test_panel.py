@@ -1,11 +1,10 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from histcast.bins import edges, from_unit, series_ranges, to_unit, widen, window_ranges
-from histcast.panel import from_frame
-from histcast.windows import gather, last_windows, training_windows
+from histcast.panel import MAX_ABS, Columns, freq_from_json, freq_to_json, from_frame
 
 
 def frame(ids, lengths, freq="h", start="2024-01-01"):
@@ -70,46 +69,223 @@ def test_input_frame_is_not_modified():
     pd.testing.assert_frame_equal(df, copy)
 
 
-# -- bins -------------------------------------------------------------------------------------
-def test_unit_round_trip_and_edges():
-    lo, hi = torch.tensor([0.0, -5.0]), torch.tensor([10.0, 5.0])
-    y = torch.tensor([[3.0, 1e22], [-5.0, 0.0]])
-    u = to_unit(y, lo[:, None], hi[:, None])
-    assert u[0, 0] == pytest.approx(0.3) and u[1, 1] == pytest.approx(0.5)
-    torch.testing.assert_close(from_unit(u[:, :1], lo[:, None], hi[:, None]), y[:, :1])
-    e = edges(lo, hi, 4)
-    torch.testing.assert_close(e[1], torch.tensor([-5.0, -2.5, 0.0, 2.5, 5.0]))
+# -- bad inputs found by a probe: refused at their cause, with a message that names it ----------
+def one(ds, y=None, ids=None):
+    """A one-series frame (or several, given ids) with the given timestamps."""
+    n = len(ds)
+    y = np.arange(n, dtype=float) if y is None else y
+    return pd.DataFrame({"unique_id": ["a"] * n if ids is None else ids, "ds": ds, "y": y})
 
 
-def test_series_ranges_margin_nan_and_constant():
-    values = np.array([1.0, np.nan, 3.0, 5.0, 5.0, 5.0], np.float32)
-    lo, hi = series_ranges(values, np.array([0, 3, 6]), margin=0.5)
-    np.testing.assert_allclose([lo[0], hi[0]], [0.0, 4.0])  # span 2, widened by 1 each side
-    assert hi[1] - lo[1] == pytest.approx(0.1 * 5 * 2)  # floor 0.1 |centre|, then the margin
-    lo0, hi0 = widen(np.array([0.0]), np.array([0.0]), 0.0)
-    assert hi0[0] - lo0[0] > 0
+HOURS = ["2024-01-01 00:00:00", "2024-01-01 01:00:00", "2024-01-01 02:00:00"]
+MIXED = [HOURS[0] + "+01:00", HOURS[1] + "+02:00", HOURS[2] + "+02:00"]  # a DST change
+PARIS = pd.date_range("2024", periods=3, freq="h", tz="Europe/Paris")
+NAT = pd.to_datetime(["2024-01-01", None, "2024-01-03"])
+OBJ_STR = pd.Series(["1", "2", "3"], dtype=object)
 
 
-def test_window_ranges_with_fallback():
-    ctx = torch.tensor([[1.0, float("nan"), 3.0], [float("nan")] * 3])
-    lo, hi = window_ranges(ctx, 0.0, (torch.tensor([9.0, -1.0]), torch.tensor([9.0, 1.0])))
-    torch.testing.assert_close(lo, torch.tensor([1.0, -1.0]))
-    torch.testing.assert_close(hi, torch.tensor([3.0, 1.0]))
+@pytest.mark.parametrize(
+    "df, error, match",
+    [
+        # 1. UTC offsets in strings (were silently moved to UTC), one offset or mixed
+        (one([t + "+02:00" for t in HOURS]), TypeError, "'ds'.*UTC offset.*tz_localize"),
+        (one(MIXED), TypeError, "'ds'.*offsets"),
+        (one([HOURS[0], HOURS[1] + "+02:00", HOURS[2]]), TypeError, "'ds'.*offsets"),
+        (one([t.replace(" ", "T") + "Z" for t in HOURS]), TypeError, "'ds'.*UTC"),
+        (one(PARIS), TypeError, "'ds'.*aware"),
+        # 2. floats that are not steps (were nanoseconds since 1970); booleans
+        (one([1.0, 1.5, 2.0]), TypeError, "'ds'.*float.*not integer steps.*1.5"),
+        (one([1.0, np.inf, 3.0]), TypeError, "'ds'.*not integer steps"),
+        (one([True, False, True]), TypeError, "'ds'.*booleans"),
+        (one(pd.Series([True, False, True], dtype=object)), TypeError, "'ds'.*booleans"),
+        (one([1, "2024-01-01", "2024-01-02"]), TypeError, "'ds'.*mix of number, string"),
+        (one(np.array([2**63, 2**63 + 1, 2**63 + 2], np.uint64)), ValueError, "beyond int64"),
+        (one(pd.to_datetime(["3000-01-01", "3000-01-02"]).as_unit("s")), ValueError, "outside"),
+        (one(pd.period_range("2024-01", periods=3, freq="M")), TypeError, "to_timestamp"),
+        # 5. missing or mixed-type ids (ended in a numpy sort error)
+        (one([1, 2, 3], ids=["a", None, "a"]), ValueError, "'unique_id' has 1 missing ids"),
+        (one([1, 2, 3], ids=[1.0, np.nan, np.nan]), ValueError, "'unique_id' has 2 missing ids"),
+        (one([1, 2, 1, 2], ids=[1, 1, "b", "b"]), TypeError, "'unique_id' mixes.*number, string"),
+        (one([1, 2, 1, 2], ids=[1, 1, "1", "1"]), TypeError, "'unique_id' mixes"),
+        # 6. missing timestamps (were reported as a gap)
+        (one(NAT), ValueError, "'ds' has 1 missing timestamps, e.g. in series 'a'"),
+        (one(["2024-01-01", "NaT", ""]), ValueError, "'ds' has 2 missing timestamps"),
+        (one([1.0, np.nan, 3.0]), ValueError, "'ds' has 1 missing timestamps"),
+        (one(pd.array([1, None, 3], dtype="Int64")), ValueError, "'ds' has 1 missing timestamps"),
+        # 7. targets that are not real numbers, or too large to give finite spans
+        (one([1, 2, 3], y=["1", "2", "3"]), TypeError, "'y' must be numeric.*pd.to_numeric"),
+        (one([1, 2, 3], y=OBJ_STR), TypeError, "'y' must be numeric"),
+        (one([1, 2, 3], y=np.array([1 + 1j, 2, 3])), TypeError, "'y' holds complex"),
+        (one([1, 2, 3], y=pd.Series([1 + 1j, 2, 3], dtype=object)), TypeError, "'y' holds complex"),
+        (one([1, 2, 3], y=[True, False, True]), TypeError, "'y' must be numeric"),
+        (one([1, 2, 3], y=[1.0, -1e301, 3.0]), ValueError, r"1 values with \|y\| > 1e\+300.*'a'"),
+        (one([1, 2, 3], y=[1.0, 2.0, np.inf]), ValueError, "infinite.*'a'"),
+    ],
+)  # fmt: skip
+def test_bad_inputs_raise_naming_the_cause(df, error, match):
+    with pytest.raises(error, match=match):
+        from_frame(df)
 
 
-# -- windows ----------------------------------------------------------------------------------
-def test_training_windows_and_gather_by_hand():
-    values = torch.arange(7.0)  # series 0: 0..3, series 1: 4..6
-    indptr = torch.tensor([0, 4, 7])
-    w = training_windows(indptr.numpy(), np.array([4, 3]))
-    np.testing.assert_array_equal(w.series, [0, 0, 0, 1, 1])
-    np.testing.assert_array_equal(w.cutoff, [0, 1, 2, 4, 5])
-    feats = torch.arange(7.0)[:, None]
-    b = gather(values, feats, indptr, torch.tensor(w.series), torch.tensor(w.cutoff), 3, 2)
-    nan = float("nan")
-    torch.testing.assert_close(b.context[0], torch.tensor([nan, nan, 0.0]), equal_nan=True)
-    torch.testing.assert_close(b.target[2], torch.tensor([3.0, nan]), equal_nan=True)
-    torch.testing.assert_close(b.context[4], torch.tensor([nan, 4.0, 5.0]), equal_nan=True)
-    torch.testing.assert_close(b.ctx_feats[4, :, 0], torch.tensor([0.0, 4.0, 5.0]))
-    last = last_windows(indptr.numpy(), 1)
-    np.testing.assert_array_equal(last.cutoff, [2, 5])
+def test_float128_beyond_float64_is_huge_not_infinite():
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("long double is float64 on this platform")
+    y = np.array([1, np.longdouble("1e400"), 3], np.longdouble)
+    with pytest.raises(ValueError, match="values with"):
+        from_frame(one([1, 2, 3], y=y))
+
+
+@pytest.mark.parametrize(
+    "ds, step",
+    [
+        ([1.0, 2.0, 3.0], 1),  # integral floats, as after a CSV round trip
+        ([0.0, 5.0, 10.0], 5),
+        (pd.Series([1, 2, 3], dtype=object), 1),
+        (pd.array([1, 2, 3], dtype="Int64"), 1),
+    ],
+)
+def test_integral_floats_and_object_ints_are_integer_steps(ds, step):
+    p = from_frame(one(ds))
+    assert p.freq == step and p.ds.dtype == np.int64
+    np.testing.assert_array_equal(p.future_ds(1)[0], [int(ds[2]) + step])
+
+
+def test_accepted_target_forms_keep_their_values():
+    ok = [1.5, None, 3.0]
+    for y in [pd.Series(ok, dtype=object), pd.array(ok, dtype="Float64"), np.float32(ok)]:
+        p = from_frame(one([1, 2, 3], y=y))
+        assert np.isnan(p.values[1]) and p.values[0] == 1.5 and p.values[2] == 3.0
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast")  # float32 values until float64
+def test_magnitude_limit_is_inclusive():
+    from_frame(one([1, 2, 3], y=[1.0, -MAX_ABS, MAX_ABS]))
+
+
+def test_ids_of_one_type_sort_as_expected():
+    df = one([1, 2, 1, 2], ids=pd.Categorical(["b", "b", "a", "a"]))
+    assert list(from_frame(df).ids) == ["a", "b"]
+    assert list(from_frame(df.assign(unique_id=[10, 10, 2, 2])).ids) == [2, 10]
+
+
+# 3. calendar frequencies on any day of the month (were "irregular" with a wrong frequency)
+@pytest.mark.parametrize(
+    "start, months",
+    [("2024-01-15", 1), ("2023-11-28 12:00", 1), ("2024-02-10", 3), ("2000-06-15", 12)],
+)
+def test_months_on_any_day_are_inferred(start, months):
+    offset = pd.DateOffset(months=months)
+    df = pd.concat(
+        [
+            one(pd.date_range(start, periods=12, freq=offset)),
+            one(pd.date_range("2010-01-03", periods=2, freq=offset), ids=["b", "b"]),
+        ]
+    )
+    p = from_frame(df)
+    assert p.freq == offset
+    expected = pd.date_range(start, periods=14, freq=offset)[12:]
+    np.testing.assert_array_equal(p.future_ds(2)[0], expected.to_numpy())
+    with pytest.raises(ValueError, match="series 'a' has irregular"):
+        from_frame(df.drop(index=4))
+
+
+@pytest.mark.parametrize(
+    "freq",
+    ["MS", "ME", "QS-DEC", "QE-NOV", "YS", "W-SUN", "W-WED", "h", "15min", "D", "B", "7D",
+     pd.DateOffset(months=1), pd.DateOffset(months=3), pd.offsets.MonthEnd(),
+     pd.Timedelta("1h"), np.timedelta64(30, "m")],
+)  # fmt: skip
+def test_given_frequency_is_checked_and_kept(freq):
+    td = isinstance(freq, np.timedelta64)  # pandas' to_offset does not take it, from_frame does
+    offset = pd.tseries.frequencies.to_offset(pd.Timedelta(freq) if td else freq)
+    df = frame(["a", "b"], [12, 8], freq=offset)
+    p = from_frame(df, freq=freq)
+    assert p.freq == offset
+    expected = pd.date_range(p.last_ds[1], periods=3, freq=offset)[1:]
+    np.testing.assert_array_equal(p.future_ds(2)[1], expected.to_numpy())
+    assert from_frame(df).future_ds(2).tolist() == p.future_ds(2).tolist()  # inferred: same
+
+
+@pytest.mark.parametrize(
+    "ds, freq, error, match",
+    [
+        (["2024-01-15", "2024-02-15", "2024-03-15"], "MS", ValueError, "'a' has irregular.*'MS'"),
+        (["2024-01-15", "2024-02-01", "2024-03-01"], "MS", ValueError, "'a' has irregular"),
+        (["2024-01-01", "2024-01-02", "2024-01-03"], 1, TypeError, "integer ds.*dates"),
+        ([1, 2, 3], "h", TypeError, "integer timestamps need an integer step"),
+        ([1, 2, 3], 0, ValueError, "positive"),
+        (["2024-01-01", "2024-01-02", "2024-01-03"], "-1D", ValueError, "forward"),
+        (["2024-01-01", "2024-01-02", "2024-01-03"], "nonsense", ValueError, "not a pandas"),
+    ],
+)
+def test_wrong_given_frequency_raises(ds, freq, error, match):
+    df = one(pd.to_datetime(ds) if isinstance(ds[0], str) else ds)
+    with pytest.raises(error, match=match):
+        from_frame(df, freq=freq)
+
+
+def test_irregular_steps_are_not_given_the_smallest_step():
+    df = one(pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-08", "2024-02-01"]))
+    with pytest.raises(ValueError, match="series 'a' has irregular"):
+        from_frame(df)
+
+
+# 4. every frequency histcast infers or accepts survives JSON
+OFFSETS = [
+    3, np.int64(2), "h", "15min", "30s", "D", "7D", "168h", "B", "W-SUN", "W-WED", "MS", "ME",
+    "2MS", "QS-DEC", "QE-NOV", "YS", "YE-JUN", "BMS", "SME",
+    pd.DateOffset(months=1), pd.DateOffset(months=3), pd.DateOffset(months=12),
+    pd.DateOffset(years=1), pd.DateOffset(months=1, days=2), 2 * pd.DateOffset(months=1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("freq", OFFSETS, ids=str)
+def test_freq_json_round_trip(freq):
+    freq = pd.tseries.frequencies.to_offset(freq) if isinstance(freq, str) else freq
+    stored = json.loads(json.dumps(freq_to_json(freq)))
+    back = freq_from_json(stored)
+    assert back == freq and type(back) is (int if isinstance(freq, np.integer) else type(freq))
+
+
+def test_freq_json_round_trips_inferred_frequencies_and_refuses_the_rest():
+    for start, freq in [("2024-01-15", pd.DateOffset(months=1)), ("2024-01-07", "W-SUN")]:
+        p = from_frame(one(pd.date_range(start, periods=5, freq=freq)))
+        assert freq_from_json(json.loads(json.dumps(freq_to_json(p.freq)))) == p.freq
+    assert freq_to_json(None) is None and freq_from_json(None) is None
+    assert freq_to_json("h") == "h"
+    holidays = pd.offsets.CustomBusinessDay(holidays=["2024-01-01"])
+    with pytest.raises(ValueError, match="round trip"):
+        freq_to_json(holidays)
+    for bad in [True, 1.0, [1]]:
+        with pytest.raises(TypeError):
+            freq_to_json(bad)
+    with pytest.raises(ValueError, match="not a stored frequency"):
+        freq_from_json({"months": 1})
+
+
+# 8. the caller's frame is never touched, and the panel's arrays are its own
+def test_panel_arrays_are_copies_and_to_frame_keeps_values():
+    df = frame(["b", "a"], [3, 4])
+    df["y"] = [0.5, -2.25, 1e6, 7.0, 8.0, np.nan, 3.0]  # float32-exact values
+    copy = df.copy()
+    p = from_frame(df)
+    p.values[:] = 0
+    p.ds[:] = p.ds[0]
+    pd.testing.assert_frame_equal(df, copy)
+    p = from_frame(df)
+    out = p.to_frame()
+    out.loc[0, "y"] = 99.0
+    out.loc[0, "ds"] = pd.Timestamp("1999-01-01")
+    back = from_frame(df).to_frame()
+    expected = df.sort_values(["unique_id", "ds"], ignore_index=True)
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+    assert (back["ds"].to_numpy() == expected["ds"].to_numpy()).all()
+    pd.testing.assert_frame_equal(df, copy)
+    named = p.to_frame(Columns("id", "t", "v"))
+    assert list(named.columns) == ["id", "t", "v"]
+
+
+@pytest.mark.xfail(strict=True, reason="Panel.values is float32 until the float64 switch")
+def test_to_frame_keeps_float64_values_exactly():
+    df = one([1, 2, 3], y=[0.1, 1e-300 + 1.0, 123456789.123])
+    np.testing.assert_array_equal(from_frame(df).to_frame()["y"], df["y"])

@@ -1,6 +1,6 @@
 import numpy as np
 
-from histcast.forecaster import recency_weights
+from histcast.windows import recency_weights
 from histcast.training import batches_of
 from histcast.windows import training_windows
 

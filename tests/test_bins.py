@@ -1,0 +1,90 @@
+"""The unit-space transform and bin supports, pinned by hand (as Chronos tests its tokenizer)."""
+
+import numpy as np
+import pytest
+import torch
+
+from histcast import bins
+from histcast.losses import bin_targets, sparse_targets
+
+
+def test_widen_by_hand_numpy_and_torch_agree():
+    lo, hi = np.array([0.0, 10.0]), np.array([2.0, 30.0])
+    wlo, whi = bins.widen(lo, hi, 0.5)
+    np.testing.assert_allclose(wlo, [-1.0, 0.0])  # span 2 -> 4 around 1; 20 -> 40 around 20
+    np.testing.assert_allclose(whi, [3.0, 40.0])
+    tlo, thi = bins.widen(torch.tensor(lo), torch.tensor(hi), 0.5)
+    np.testing.assert_array_equal(tlo.numpy(), wlo)
+    np.testing.assert_array_equal(thi.numpy(), whi)
+
+
+def test_series_ranges_raw_and_widened_ignore_nan():
+    values = np.array([1.0, np.nan, 3.0, 5.0, 5.0, 5.0], np.float32)
+    indptr = np.array([0, 3, 6])
+    lo, hi = bins.series_ranges(values, indptr)
+    np.testing.assert_array_equal(lo, [1.0, 5.0])
+    np.testing.assert_array_equal(hi, [3.0, 5.0])
+    wlo, whi = bins.series_ranges(values, indptr, margin=0.5)
+    np.testing.assert_allclose([wlo[0], whi[0]], [0.0, 4.0])
+    assert whi[1] > wlo[1]  # a constant series still gets a positive span
+
+
+def test_window_ranges_with_fallback():
+    ctx = torch.tensor([[1.0, float("nan"), 3.0], [float("nan")] * 3])
+    lo, hi = bins.window_ranges(ctx, 0.0, (torch.tensor([9.0, -1.0]), torch.tensor([9.0, 1.0])))
+    torch.testing.assert_close(lo, torch.tensor([1.0, -1.0]))
+    torch.testing.assert_close(hi, torch.tensor([3.0, 1.0]))
+
+
+def test_unit_round_trip_and_edges():
+    y = torch.tensor([-5.0, 0.0, 2.5, 10.0, 1e22], dtype=torch.float64)
+    lo, hi = torch.tensor(0.0, dtype=torch.float64), torch.tensor(10.0, dtype=torch.float64)
+    u = bins.to_unit(y, lo, hi)
+    torch.testing.assert_close(u[:4], torch.tensor([-0.5, 0.0, 0.25, 1.0], dtype=torch.float64))
+    torch.testing.assert_close(bins.from_unit(u, lo, hi), y)
+    e = bins.edges(torch.tensor([0.0, -5.0]), torch.tensor([10.0, 5.0]), 4)
+    torch.testing.assert_close(e[1], torch.tensor([-5.0, -2.5, 0.0, 2.5, 5.0]))
+    grid = bins.unit_grid(4, torch.zeros(1, dtype=torch.float64))
+    assert grid.dtype == torch.float64 and grid.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_values_at_and_beyond_the_edges_land_in_the_edge_bins():
+    u = bins.to_unit(torch.tensor([-3.0, 0.0, 10.0, 1e22]), 0.0, 10.0)
+    idx, weight = sparse_targets(u, 5, "dirac")
+    assert idx.squeeze(-1).tolist() == [0, 0, 4, 4]  # 1e22 lands in the last bin, as in Chronos
+    assert bins.outside_share(u) == pytest.approx(2 / 4)
+
+
+def test_outside_share_ignores_missing():
+    u = torch.tensor([[0.5, float("nan"), 1.2], [-0.1, 0.0, 1.0]])
+    assert bins.outside_share(u) == pytest.approx(2 / 5)
+    assert bins.outside_share(torch.tensor([float("nan")])) == 0.0
+
+
+def test_choose_margin_takes_the_narrowest_that_fits():
+    shares = dict(zip(bins.MARGINS, [0.08, 0.05, 0.02, 0.01, 0.0, 0.0], strict=True))
+    seen = []
+
+    def share_at(m):
+        seen.append(m)
+        return shares[m]
+
+    assert bins.choose_margin(share_at) == (0.3, 0.02)  # <= MAX_OUTSIDE counts
+    assert seen == [0.1, 0.2, 0.3]  # narrowest first, stops at the first that fits
+    assert bins.choose_margin(lambda m: 0.5) == (bins.MARGINS[-1], 0.5)  # none fits: widest
+
+
+def test_choose_margin_fixed_number():
+    assert bins.choose_margin(lambda m: m / 10, 0.25) == (0.25, 0.025)
+
+
+def test_huge_value_lands_in_the_last_bin():
+    # as Chronos tests its tokenizer: 1e22 maps far beyond [0, 1], stays finite and exact in
+    # unit space, and its target is the last bin (-1e22: the first) with no NaN anywhere
+    lo, hi = torch.tensor(0.0), torch.tensor(10.0)
+    u = bins.to_unit(torch.tensor([1e22, -1e22]), lo, hi)
+    torch.testing.assert_close(u, torch.tensor([1e21, -1e21]))
+    torch.testing.assert_close(bin_targets(u, 4, "dirac"), torch.eye(4)[[3, 0]])
+    p = bin_targets(u, 4, "gaussian")
+    assert torch.isfinite(p).all() and p.argmax(-1).tolist() == [3, 0]
+    torch.testing.assert_close(p.sum(-1), torch.ones(2))
