@@ -12,7 +12,7 @@ _EXPORTS = {
     "clone": "estimator",
     "cross_validation": "backtest",
     "evaluate": "backtest",
-    "load": "datasets",
+    "load_dataset": "datasets",
 }
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"

@@ -1,9 +1,15 @@
-"""Command line: `histcast backtest` and `histcast forecast`."""
+"""Command line: `histcast backtest` and `histcast forecast` (also `python -m histcast`).
+
+Every failure is one line on stderr, `histcast: error: ...`, with exit status 2: arguments are
+checked before any data is read or any model trained, and the library's ValueError/TypeError
+(bad data) and OSError (files) are reported, never shown as a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -14,9 +20,10 @@ import pandas as pd
 
 from . import datasets
 from .backtest import cross_validation, evaluate, model_aliases
-from .frames import LEVELS
 from .baselines import MODELS as BASELINES
 from .forecaster import HistForecaster
+from .frames import LEVELS
+from .panel import from_frame
 
 NEURAL = {"histgru": "gru", "histtcn": "tcn"}
 ALL_MODELS = [*NEURAL, *BASELINES]
@@ -27,10 +34,49 @@ class CLIError(Exception):
     """An error shown to the user as one line, without a traceback."""
 
 
-def make_models(names: str, h: int, args):
-    """Model objects from a comma list; `--quick` and `--epochs` set the neural budget."""
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are CLIErrors: one line, exit status 2 (not usage + error)."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see {self.prog} --help)")
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def model_names(names: str) -> list[str]:
+    """The comma list of model names, checked against the known models."""
+    out = [n.strip().lower() for n in names.split(",") if n.strip()]
+    for name in out:
+        if name not in ALL_MODELS:
+            raise CLIError(f"unknown model {name!r}; choose from {', '.join(ALL_MODELS)}")
+    if not out:
+        raise CLIError("no models given")
+    return out
+
+
+def make_models(names: list[str], h: int, args):
+    """Model objects; `--quick` and `--epochs` set the neural budget."""
     models = []
-    for name in [n.strip().lower() for n in names.split(",") if n.strip()]:
+    for name in names:
         if name in NEURAL:
             budget = {"max_epochs": 8, "steps_per_epoch": 25} if args.quick else {}
             budget.setdefault("max_epochs", args.epochs)
@@ -38,44 +84,61 @@ def make_models(names: str, h: int, args):
                 horizon=h, encoder=NEURAL[name], seed=args.seed, verbose=not args.quiet, **budget
             )
             models.append(model)
-        elif name in BASELINES:
-            models.append(BASELINES[name](horizon=h))
         else:
-            raise CLIError(f"unknown model {name!r}; choose from {', '.join(ALL_MODELS)}")
-    if not models:
-        raise CLIError("no models given")
+            models.append(BASELINES[name](horizon=h))
     return models
 
 
-def read_data(args):
-    if args.data:
-        path = Path(args.data)
-        if not path.exists():
-            raise CLIError(f"no such file: {path}")
-        df = pd.read_csv(path)
-        if "ds" in df:
-            ds = df["ds"]
-            df["ds"] = ds if pd.api.types.is_integer_dtype(ds) else pd.to_datetime(ds)
-        return df, None
-    return datasets.load(args.dataset, args.data_dir)
+def read_data(args) -> tuple[pd.DataFrame, datasets.DatasetInfo | None]:
+    if args.data is None:
+        return datasets.load_dataset(args.dataset or datasets.DEFAULT, args.data_dir)
+    if args.dataset is not None:
+        raise CLIError("give either --data or --dataset, not both")
+    return read_csv(Path(args.data)), None
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A long CSV with its columns as read: `panel.from_frame` parses and checks them."""
+    if not path.exists():
+        raise CLIError(f"no such file: {path}")
+    if path.is_dir():
+        raise CLIError(f"{path} is a directory; --data takes a CSV file")
+    try:
+        return pd.read_csv(path)
+    except UnicodeDecodeError as err:
+        raise CLIError(f"cannot read {path}: not UTF-8 text ({err.reason})") from None
+    except pd.errors.EmptyDataError:
+        raise CLIError(f"{path} is empty") from None
+    except pd.errors.ParserError as err:
+        raise CLIError(f"cannot parse {path} as CSV: {err}") from None
+    except OSError as err:
+        raise CLIError(f"cannot read {path}: {err.strerror or err}") from None
+
+
+def horizon(args, info) -> int:
+    if args.horizon is not None:
+        return args.horizon
+    if info is None:
+        raise CLIError("--horizon is required with --data")
+    return info.horizon
 
 
 def backtest(args) -> int:
+    names = model_names(args.models)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file; it names the output directory")
     df, info = read_data(args)
-    h = args.horizon or (info.horizon if info else None)
-    if h is None:
-        raise CLIError("--horizon is required with --data")
-    m = info.season_length if info else None
-    models = make_models(args.models, h, args)
+    h = horizon(args, info)
+    models = make_models(names, h, args)
+    out.mkdir(parents=True, exist_ok=True)  # before training: an unwritable --out fails now
     t0 = time.perf_counter()
     cv = cross_validation(models, df, h=h, n_windows=args.windows)
     seconds = time.perf_counter() - t0
-    table = evaluate(cv, df, season_length=m)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    table = evaluate(cv, df, season_length=info.season_length if info else None)
     cv.to_csv(out / "forecasts.csv", index=False)
     result = {
-        "dataset": args.dataset if not args.data else args.data,
+        "dataset": args.data or args.dataset or datasets.DEFAULT,
         "horizon": h,
         "windows": args.windows,
         "seconds": seconds,
@@ -86,27 +149,32 @@ def backtest(args) -> int:
         print(table.round(4).to_string())
     print(f"\n{len(cv)} forecasts in {seconds:.0f}s; wrote {out}/forecasts.csv, metrics.json")
     if not args.no_plots:
-        write_plots(out, df, cv, models)
+        write_plots(out, df, cv, models, table)
     return 0
 
 
-def write_plots(out, df, cv, models) -> None:
+def write_plots(out, df, cv, models, table) -> None:
     try:
         from . import plotting
     except ImportError as err:
         print(f"plots skipped: {err}")
         return
+    history = from_frame(df).to_frame()  # `ds` parsed by the library, as the plots compare it
     aliases = model_aliases(cv)
     last = cv[cv["cutoff"] == cv.groupby("unique_id")["cutoff"].transform("max")]
-    best = aliases[0]
-    plotting.fan_chart(df, last, best).savefig(out / "fan_chart.png", dpi=110)
+    wql = table["WQL"].dropna()
+    fan_alias = str(wql.idxmin()) if len(wql) else aliases[0]  # the fan chart's model: best WQL
+    plotting.fan_chart(history, last, fan_alias).savefig(out / "fan_chart.png", dpi=110)
     plotting.reliability_diagram(cv, aliases, LEVELS).savefig(out / "reliability.png", dpi=110)
     pits = {a: _pit_from_quantiles(cv, a) for a in aliases}
     plotting.pit_histogram(pits).savefig(out / "pit.png", dpi=110)
+    # cross_validation fits clones, so `models` stay unfitted and carry no training history
+    # unless the backtest hands its fitted models back; draw the curves when they are there.
     hists = {m.alias_: m.history_ for m in models if hasattr(m, "history_")}
     if hists:
         plotting.training_curves(hists).savefig(out / "training.png", dpi=110)
     print(f"plots: {', '.join(p.name for p in sorted(out.glob('*.png')))}")
+    print(f"fan chart: {fan_alias} (lowest WQL)")
 
 
 def _pit_from_quantiles(cv, alias) -> np.ndarray:
@@ -118,37 +186,47 @@ def _pit_from_quantiles(cv, alias) -> np.ndarray:
 
 
 def forecast(args) -> int:
+    names = model_names(args.model)
+    if len(names) != 1:
+        raise CLIError(f"--model takes one model, got {len(names)}: {', '.join(names)}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise CLIError(f"--out {out} is a directory; it names the CSV file to write")
+    folder = out.parent
+    if not folder.is_dir():
+        raise CLIError(f"--out {out}: no such directory {folder}")
+    if not os.access(folder, os.W_OK):
+        raise CLIError(f"--out {out}: directory {folder} is not writable")
     df, info = read_data(args)
-    h = args.horizon or (info.horizon if info else None)
-    if h is None:
-        raise CLIError("--horizon is required with --data")
-    model = make_models(args.model, h, args)[0]
+    model = make_models(names, horizon(args, info), args)[0]
     fc = model.fit(df).forecast()
-    fc.to_csv(args.out, index=False)
-    print(f"wrote {len(fc)} rows to {args.out}")
+    fc.to_csv(out, index=False)
+    print(f"wrote {len(fc)} rows to {out}")
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="histcast",
         description="Probabilistic forecasting with histogram heads (HL-Gaussian loss).",
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{backtest,forecast}")
     src = argparse.ArgumentParser(add_help=False)
     names = ", ".join(datasets.NAMES)
-    src.add_argument(
-        "--dataset", default=datasets.DEFAULT, help=f"named data set ({datasets.DEFAULT}): {names}"
-    )
+    src.add_argument("--dataset", help=f"named data set (default {datasets.DEFAULT}): {names}")
     src.add_argument(
         "--data", help="a long CSV with columns unique_id, ds, y (instead of --dataset)"
     )
-    src.add_argument("--data-dir", help="directory of M4 / exchange-rate files (or HISTCAST_DATA)")
-    src.add_argument("--horizon", type=int, help="forecast horizon (default: the data set's)")
-    src.add_argument("--quick", action="store_true", help="a small training budget, for a demo")
-    src.add_argument("--seed", type=int, default=0)
     src.add_argument(
-        "--epochs", type=int, default=30, help="most training epochs of neural models (30)"
+        "--data-dir", help="directory of the competition / covariate sets (or HISTCAST_DATA)"
+    )
+    src.add_argument(
+        "--horizon", type=positive_int, help="forecast horizon (default: the data set's)"
+    )
+    src.add_argument("--quick", action="store_true", help="a small training budget, for a demo")
+    src.add_argument("--seed", type=non_negative_int, default=0)
+    src.add_argument(
+        "--epochs", type=positive_int, default=30, help="most training epochs of neural models (30)"
     )
     src.add_argument("--quiet", action="store_true", help="no progress bars")
     b = sub.add_parser(
@@ -168,7 +246,9 @@ def parser() -> argparse.ArgumentParser:
         default=DEFAULT_MODELS,
         help=f"comma list from {','.join(ALL_MODELS)} (default {DEFAULT_MODELS})",
     )
-    b.add_argument("--windows", type=int, default=1, help="number of backtest windows (default 1)")
+    b.add_argument(
+        "--windows", type=positive_int, default=1, help="number of backtest windows (default 1)"
+    )
     b.add_argument("--out", default="histcast-out", help="output directory (default histcast-out)")
     b.add_argument("--no-plots", action="store_true")
     f = sub.add_parser(
@@ -186,13 +266,23 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    """Run the command line; returns the exit status (0, or 2 after a one-line error).
+    HISTCAST_DEBUG=1 lets errors raise with their traceback."""
     try:
+        args = parser().parse_args(argv)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             return backtest(args) if args.command == "backtest" else forecast(args)
-    except (CLIError, ValueError, TypeError, FileNotFoundError) as err:
-        print(f"histcast: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("histcast: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if os.environ.get("HISTCAST_DEBUG"):
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__  # one line
+        if not isinstance(err, (CLIError, ValueError, TypeError, OSError)):  # a bug, not input
+            message = f"{type(err).__name__}: {message} (HISTCAST_DEBUG=1 shows the traceback)"
+        print(f"histcast: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -1,5 +1,11 @@
 import json
+import subprocess
+import sys
 
+import pandas as pd
+import pytest
+
+from histcast import cli
 from histcast.cli import main
 
 
@@ -10,11 +16,13 @@ def test_backtest_quick_writes_its_files(tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "HistGRU" in printed and "SeasonalNaive" in printed and "WQL" in printed
-    for f in ("forecasts.csv", "metrics.json", "fan_chart.png", "pit.png", "reliability.png",
-              "training.png"):  # fmt: skip
+    # no training.png: cross_validation fits clones and does not hand their histories back
+    for f in ("forecasts.csv", "metrics.json", "fan_chart.png", "pit.png", "reliability.png"):
         assert (out / f).exists(), f
     result = json.loads((out / "metrics.json").read_text())
-    assert {r["model"] for r in result["metrics"]} == {"HistGRU", "SeasonalNaive"}
+    metrics = {r["model"]: r["WQL"] for r in result["metrics"]}
+    assert set(metrics) == {"HistGRU", "SeasonalNaive"}
+    assert f"fan chart: {min(metrics, key=metrics.get)} (lowest WQL)" in printed
 
 
 def test_forecast_command(tmp_path, small_panel):
@@ -26,9 +34,137 @@ def test_forecast_command(tmp_path, small_panel):
     assert out.read_text().startswith("unique_id,ds,Theta")
 
 
-def test_errors_are_one_line_without_traceback(capsys):
-    assert main(["backtest", "--models", "prophet", "--no-plots"]) == 2
+def test_backtest_of_a_csv_parses_timestamps_in_the_library(tmp_path, small_panel, capsys):
+    data = tmp_path / "data.csv"
+    small_panel.to_csv(data, index=False)  # `ds` as text: from_frame parses it, not the CLI
+    out = tmp_path / "out"
+    assert main(["backtest", "--data", str(data), "--horizon", "6", "--windows", "2",
+                 "--models", "snaive", "--no-plots", "--out", str(out)]) == 0  # fmt: skip
+    cv = pd.read_csv(out / "forecasts.csv", parse_dates=["ds", "cutoff"])
+    assert len(cv) == 3 * 2 * 6
+    assert (cv["ds"] > cv["cutoff"]).all()
+    assert "SeasonalNaive" in capsys.readouterr().out
+
+
+def one_line_error(capsys, argv, expected: str) -> str:
+    """Run the CLI; assert exit status 2 and one stderr line naming the error; return it."""
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("histcast: error: unknown model 'prophet'") and "Traceback" not in err
-    assert main(["backtest", "--dataset", "nope"]) == 2
-    assert "known:" in capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("histcast: error: "), err
+    assert "Traceback" not in err
+    assert expected in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["backtest", "--horizon", "0"], "--horizon: must be a positive integer, got 0"),
+        (["backtest", "--horizon", "-4"], "--horizon: must be a positive integer, got -4"),
+        (["forecast", "--horizon", "0", "--out", "x.csv"], "--horizon: must be a positive"),
+        (["backtest", "--horizon", "two"], "expected an integer, got 'two'"),
+        (["backtest", "--windows", "0"], "--windows: must be a positive integer, got 0"),
+        (["backtest", "--windows", "-1"], "--windows: must be a positive integer"),
+        (["backtest", "--epochs", "0"], "--epochs: must be a positive integer, got 0"),
+        (["backtest", "--seed", "-1"], "--seed: must be a non-negative integer"),
+        (["backtest", "--bogus"], "unrecognized arguments: --bogus"),
+        ([], "required"),
+        (["forecast"], "--out"),
+        (["backtest", "--models", "prophet", "--no-plots"], "unknown model 'prophet'"),
+        (["backtest", "--models", ",", "--no-plots"], "no models given"),
+        (["backtest", "--dataset", "nope", "--no-plots"], "known:"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(capsys, argv, expected):
+    one_line_error(capsys, argv, expected)
+
+
+@pytest.fixture
+def csv_file(tmp_path, small_panel):
+    path = tmp_path / "data.csv"
+    small_panel.to_csv(path, index=False)
+    return path
+
+
+def test_data_errors(tmp_path, csv_file, capsys):
+    def backtest_of(path, *extra):
+        return ["backtest", "--data", str(path), "--horizon", "3", "--models", "snaive",
+                "--no-plots", "--out", str(tmp_path / "out"), *extra]  # fmt: skip
+
+    one_line_error(capsys, backtest_of(tmp_path), "is a directory")
+    one_line_error(capsys, backtest_of(tmp_path / "missing.csv"), "no such file")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    one_line_error(capsys, backtest_of(empty), "is empty")
+    header = tmp_path / "header.csv"
+    header.write_text("unique_id,ds,y\n")
+    one_line_error(capsys, backtest_of(header), "no rows")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("unique_id,ds,y\nMünchen,2024-01-01,1\n".encode("latin-1"))
+    one_line_error(capsys, backtest_of(latin), "not UTF-8")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("unique_id,ds,y\na,2024-01-01,1\na,2024-01-01,1,2,3\n")
+    one_line_error(capsys, backtest_of(ragged), "cannot parse")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 8)
+    one_line_error(capsys, backtest_of(binary), str(binary))
+    other = tmp_path / "other.csv"
+    other.write_text("id,time,value\na,2024-01-01,1\n")
+    one_line_error(capsys, backtest_of(other), "missing column(s)")
+    text_y = tmp_path / "text_y.csv"
+    text_y.write_text("unique_id,ds,y\na,2024-01-01,x\na,2024-01-02,y\n")
+    one_line_error(capsys, backtest_of(text_y), "'y' must be numeric")
+    bad_ds = tmp_path / "bad_ds.csv"
+    bad_ds.write_text("unique_id,ds,y\na,yesterday-ish,1\na,2024-01-02,2\n")
+    one_line_error(capsys, backtest_of(bad_ds), "'ds'")
+    one_line_error(capsys, backtest_of(csv_file, "--windows", "50"), "needs series of at least")
+    one_line_error(capsys, backtest_of(csv_file, "--dataset", "co2"), "either --data or --dataset")
+    one_line_error(capsys, ["backtest", "--data", str(csv_file)], "--horizon is required")
+
+
+def test_permission_error_reading_the_data(csv_file, capsys, monkeypatch):
+    def denied(path, *args, **kwargs):  # chmod cannot deny root, which tests may run as
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cli.pd, "read_csv", denied)
+    one_line_error(capsys, ["backtest", "--data", str(csv_file), "--horizon", "3"],
+                   "cannot read")  # fmt: skip
+
+
+def test_output_errors(tmp_path, csv_file, capsys):
+    def forecast_to(out, model="snaive"):
+        return ["forecast", "--data", str(csv_file), "--horizon", "3", "--model", model,
+                "--out", str(out)]  # fmt: skip
+
+    one_line_error(capsys, forecast_to(tmp_path / "missing" / "fc.csv"), "no such directory")
+    one_line_error(capsys, forecast_to(tmp_path), "is a directory")
+    one_line_error(capsys, forecast_to(tmp_path / "fc.csv", "snaive,ets"), "one model")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    one_line_error(capsys, ["backtest", "--data", str(csv_file), "--horizon", "3",
+                            "--out", str(a_file)], "is a file")  # fmt: skip
+
+
+def test_unexpected_errors_are_one_line_too(tmp_path, csv_file, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(cli, "cross_validation", broken)
+    argv = ["backtest", "--data", str(csv_file), "--horizon", "3", "--models", "snaive",
+            "--no-plots", "--out", str(tmp_path / "out")]  # fmt: skip
+    err = one_line_error(capsys, argv, "RuntimeError: a bug over two lines")
+    assert "HISTCAST_DEBUG" in err
+    monkeypatch.setenv("HISTCAST_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(argv)
+
+
+def test_python_dash_m_runs_the_same_command():
+    ok = subprocess.run([sys.executable, "-m", "histcast", "--help"], capture_output=True,
+                        text=True, timeout=120)  # fmt: skip
+    assert ok.returncode == 0 and "backtest" in ok.stdout and "forecast" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "histcast", "backtest", "--horizon", "0"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("histcast: error: argument --horizon: must be a positive")

@@ -5,9 +5,11 @@ import torch
 from conftest import check_forecaster, split_last
 
 from histcast import bins
-from histcast.estimator import NotFittedError
+from histcast.estimator import NotFittedError, clone
 from histcast.forecaster import HistForecaster
+from histcast.network import ModelConfig
 from histcast.synthetic import make_panel
+from histcast.training import TrainConfig
 
 FAST = dict(max_epochs=3, steps_per_epoch=10, hidden_size=16, n_bins=50, verbose=False)
 
@@ -207,3 +209,94 @@ def test_auto_margin_keeps_the_narrowest_support_for_a_repeating_season(small_pa
 def test_bad_margin(small_panel, margin):
     with pytest.raises(ValueError, match="margin"):
         HistForecaster(horizon=6, margin=margin).fit(small_panel)
+
+
+# -- the scikit-learn contract and persistence -------------------------------------------------
+def test_get_set_params_and_clone(small_panel):
+    model = HistForecaster(horizon=4, n_bins=30, **{k: v for k, v in FAST.items() if k != "n_bins"})
+    params = model.get_params()
+    assert params["n_bins"] == 30 and params["encoder"] == "tcn" and params["horizon"] == 4
+    assert model.set_params(n_bins=40) is model and model.n_bins == 40
+    with pytest.raises(ValueError, match="invalid parameter 'bins'"):
+        model.set_params(bins=3)
+    model.fit(small_panel)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert not hasattr(copy, "model_") and hasattr(model, "model_")
+    pd.testing.assert_frame_equal(copy.fit(small_panel).forecast(), model.forecast())
+
+
+def test_defaults_have_one_source():
+    model = HistForecaster(horizon=4)
+    config, train = model._model_config(pd.tseries.frequencies.to_offset("h")), TrainConfig()
+    for name in ("encoder", "n_bins", "target", "sigma_ratio", "head", "step_skip",
+                 "hidden_size", "n_layers", "dropout"):  # fmt: skip
+        assert getattr(config, name) == getattr(model, name) == getattr(ModelConfig, name)
+    for name in TrainConfig.__dataclass_fields__:
+        if name not in ("seed", "verbose", "max_steps"):
+            assert getattr(model, name) == getattr(train, name), name
+
+
+def test_failed_fit_leaves_an_unfitted_model(small_panel):
+    model = HistForecaster(horizon=4, **FAST).fit(small_panel)
+    with pytest.raises(ValueError, match="duplicate"):
+        model.fit(pd.concat([small_panel, small_panel.tail(1)]))
+    with pytest.raises(NotFittedError):
+        model.forecast()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("encoder", "lstm"), ("head", "poisson"), ("target", "soft"), ("lr_schedule", "step"),
+     ("bin_range", "global")],
+)  # fmt: skip
+def test_bad_choices_fail_before_training_listing_the_choices(small_panel, name, value):
+    with pytest.raises(ValueError, match=rf"{name} must be one of \["):
+        HistForecaster(horizon=4, **{name: value}, **FAST).fit(small_panel)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("batch_size", 0), ("max_epochs", 0), ("n_bins", 2.5), ("max_steps", 0), ("n_bins", True),
+     ("recency_halflife", 0), ("learning_rate", -1.0), ("dropout", 1.0), ("steps_per_epoch", 0),
+     ("device", "tpu9"), ("seed", -1), ("grad_clip", 0)],
+)  # fmt: skip
+def test_bad_numbers_fail_before_training(small_panel, name, value):
+    with pytest.raises(ValueError, match=name if name != "device" else "device"):
+        HistForecaster(horizon=4, **{**FAST, name: value}).fit(small_panel)
+
+
+def test_save_load_restores_every_fitted_attribute(small_panel, tmp_path):
+    model = HistForecaster(horizon=4, val_size=4, **FAST).fit(small_panel)
+    model.save(tmp_path / "m")
+    loaded = HistForecaster.load(tmp_path / "m")
+    fitted = [k for k in vars(model) if k.endswith("_")]
+    assert sorted(k for k in vars(loaded) if k.endswith("_")) == sorted(fitted)
+    for k in ("margin_", "outside_share_", "val_size_", "history_", "freq_", "columns_"):
+        assert getattr(loaded, k) == getattr(model, k), k
+    assert loaded.get_params() == model.get_params()
+
+
+def test_save_load_with_integer_timestamps(small_panel, tmp_path):
+    df = small_panel.assign(ds=small_panel.groupby("unique_id").cumcount() * 5)
+    model = HistForecaster(horizon=3, **FAST).fit(df)
+    model.save(tmp_path / "m")
+    loaded = HistForecaster.load(tmp_path / "m")
+    fc = loaded.forecast()
+    pd.testing.assert_frame_equal(fc, model.forecast())
+    last = df.groupby("unique_id")["ds"].max()
+    assert (fc.groupby("unique_id")["ds"].min() == last + 5).all()
+
+
+def test_forecast_from_new_data_of_another_frequency_or_kind_raises(small_panel):
+    model = HistForecaster(horizon=3, **FAST).fit(small_panel)
+    daily = small_panel.assign(ds=small_panel.groupby("unique_id").cumcount().map(
+        lambda i: pd.Timestamp("2024-01-01") + pd.Timedelta(days=i)))  # fmt: skip
+    with pytest.raises(ValueError, match="frequency"):
+        model.forecast(daily)
+    steps = small_panel.assign(ds=small_panel.groupby("unique_id").cumcount())
+    with pytest.raises((ValueError, TypeError), match="timestamps|integer|frequency"):
+        model.forecast(steps)
+    aware = small_panel.assign(ds=small_panel["ds"].dt.tz_localize("UTC"))
+    with pytest.raises(TypeError, match="timezone"):
+        model.forecast(aware)

@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
+import torch
 
-from histcast.windows import recency_weights
-from histcast.training import batches_of
-from histcast.windows import training_windows
+from histcast.losses import histogram_loss
+from histcast.training import TrainConfig, batches_of, fit_model, holdout_size, unit_crps
+from histcast.windows import UnitBatch, recency_weights, training_windows
 
 
 def test_recency_weights_halve_every_halflife():
@@ -28,3 +30,54 @@ def test_unweighted_batches_visit_every_window_once_per_pass():
     draw = batches_of(12, 4, np.random.default_rng(0))
     first_pass = np.concatenate([next(draw) for _ in range(3)])
     assert sorted(first_pass) == list(range(12))
+
+
+class ConstantNet(torch.nn.Module):
+    """One histogram shared by every window: logits `(1, 1, K)`."""
+
+    def __init__(self, k=10):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.zeros(1, 1, k))
+
+    def forward(self, u, ctx_feats, fut_feats, y=None, soft=None):
+        out = self.logits.expand(len(u), 1, -1)
+        return out, (None if y is None else histogram_loss(out, y))
+
+    def probs(self, out):
+        return torch.softmax(out, -1)
+
+
+def unit_batch(y: float, n: int = 8) -> UnitBatch:
+    z = torch.zeros(n, 1)
+    return UnitBatch(z, z[..., None], z[..., None], torch.full((n, 1), y), z[:, 0], z[:, 0] + 1)
+
+
+def test_early_stopping_restores_the_best_weights():
+    # training pulls the histogram towards 0.05, validation wants 0.95: validation CRPS is
+    # best after the first epoch and worse after every later one
+    model = ConstantNet()
+    cfg = TrainConfig(max_epochs=50, steps_per_epoch=5, early_stopping_patience=3,
+                      learning_rate=0.05, lr_schedule="constant", verbose=False)  # fmt: skip
+    val = [unit_batch(0.95)]
+    history = fit_model(model, lambda idx: unit_batch(0.05), 100, val, cfg)
+    crps = [r["val_crps"] for r in history]
+    assert len(history) == 1 + 3  # the best epoch, then `patience` worse ones
+    assert int(np.argmin(crps)) == 0 and crps[-1] > crps[0]
+    assert unit_crps(model, val) == pytest.approx(crps[0], rel=1e-12)  # weights restored
+
+
+def test_no_validation_keeps_the_last_weights_and_runs_the_budget():
+    model = ConstantNet()
+    cfg = TrainConfig(max_epochs=4, steps_per_epoch=5, learning_rate=0.05, verbose=False)
+    history = fit_model(model, lambda idx: unit_batch(0.05), 100, [], cfg)
+    assert [r["steps"] for r in history] == [5, 10, 15, 20]
+    assert int(model.probs(model.logits).argmax()) == 0  # moved all the way to 0.05's bin
+
+
+def test_holdout_rule_by_hand():
+    cfg = TrainConfig(max_steps=100, batch_size=10)  # 1,000 windows drawn
+    # passes = 1000 / sum(lengths - 1)
+    assert holdout_size("auto", 6, cfg, np.array([5, 5])) == 6  # 1000 / 8 = 125 > 100
+    assert holdout_size("auto", 6, cfg, np.array([6, 6])) == 0  # 1000 / 10 = 100: not more
+    assert holdout_size(None, 6, cfg, np.array([5])) == 6
+    assert holdout_size(3, 6, cfg, np.array([5])) == 3

@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, best_epoch, data_dir, write
+from _common import RESULTS, best_epoch, data_dir, resolved_params, write
 from m4_hourly_tuning import fit_and_score, split
 
 from histcast.datasets import load_m4
@@ -51,6 +51,7 @@ def run(settings: dict, seed: int, fit, valid, cutoff, steps: int) -> dict:
     return {
         **metrics, "seconds": seconds, "best_epoch": best_epoch(model.history_),
         "val_crps": val, "grad_norm": [r["grad_norm"] for r in model.history_],
+        "params": resolved_params(model),
     }  # fmt: skip
 
 
@@ -86,7 +87,7 @@ def figure(runs: list[dict], path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="*", help="run only these variants")
@@ -110,8 +111,9 @@ def main() -> None:
     print(table)
     (RESULTS / "loss_ablation.md").write_text(table)
     figure(runs, RESULTS / "loss_ablation.png")
-    write("loss_ablation", {"steps": args.steps, "variants": VARIANTS, "runs": runs,
-                            "summary": frame.reset_index().to_dict("records")})  # fmt: skip
+    params = {"script": vars(args), "variants": VARIANTS}  # each run's model: runs[i].params
+    write("loss_ablation", {"runs": runs, "summary": frame.reset_index().to_dict("records")},
+          params)  # fmt: skip
 
 
 if __name__ == "__main__":

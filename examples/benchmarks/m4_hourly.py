@@ -1,7 +1,9 @@
 """M4 hourly with histcast's default settings: train on the official training set, forecast the
 next 48 hours, score on the official test set (WQL over 0.1..0.9, MASE m=24, sMAPE, MSIS 95%,
 coverage). Several seeds (mean and spread), seasonal naive alongside. Writes
-results/m4_hourly.json (the default TCN encoder; results/m4_hourly_gru.json with --encoder gru).
+results/m4_hourly.json (the default TCN encoder; results/m4_hourly_gru.json with --encoder gru);
+each run there carries the parameters it resolved to (`params`: the constructor arguments as
+set, e.g. `margin="auto"`, and what fit chose, e.g. `margin_`, `val_size_`, the context length).
 
     python examples/benchmarks/m4_hourly.py [--encoder gru] [--seeds 0 1 2 3 4]
 """
@@ -13,13 +15,13 @@ import time
 
 import numpy as np
 import pandas as pd
-from _common import best_epoch, data_dir, print_table, write
+from _common import best_epoch, data_dir, print_table, resolved_params, write
 
 from histcast.backtest import evaluate
-from histcast.metrics import crps_histogram
 from histcast.baselines import SeasonalNaive
 from histcast.datasets import load_m4
 from histcast.forecaster import HistForecaster
+from histcast.metrics import crps_histogram
 
 KEYS = ["CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95"]
 
@@ -37,7 +39,7 @@ def score(model, train, test, cutoff) -> tuple[dict, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", default="tcn", choices=["gru", "tcn"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     args = parser.parse_args()
@@ -58,11 +60,12 @@ def main() -> None:
             "seconds_per_epoch": float(np.mean([r["seconds"] for r in hist])),
             "windows_per_second": hist[-1]["steps"] * model.batch_size
             / sum(r["seconds"] for r in hist),
-            "outside_share": model.outside_share_,
+            "outside_share": model.outside_share_, "params": resolved_params(model),
         })  # fmt: skip
         print_table(runs[-1:], ["model", "seed", "WQL", "MASE", "MSIS", "coverage_80", "epochs",
                                 "fit_forecast_seconds"])  # fmt: skip
-    snaive, seconds = score(SeasonalNaive(horizon=48), train, test, cutoff)
+    baseline = SeasonalNaive(horizon=48)
+    snaive, seconds = score(baseline, train, test, cutoff)
     frame = pd.DataFrame(runs)
     summary = [
         {"model": runs[0]["model"] + " mean", **frame[KEYS].mean().to_dict(),
@@ -72,12 +75,10 @@ def main() -> None:
         {"model": "SeasonalNaive", **snaive, "fit_forecast_seconds": seconds},
     ]  # fmt: skip
     print_table(summary, ["model", *KEYS, "fit_forecast_seconds"])
-    config = {k: v for k, v in vars(model).items() if not k.endswith("_")}
     name = "m4_hourly" if args.encoder == "tcn" else f"m4_hourly_{args.encoder}"
-    write(name, {"dataset": "m4_hourly", "horizon": 48, "defaults": config,
-                 "context_length": model.config_.context_length,
-                 "patch_size": model.config_.patch_size, "runs": runs,
-                 "summary": summary})  # fmt: skip
+    params = {"script": vars(args), "baseline": resolved_params(baseline)}  # models: in runs
+    write(name, {"dataset": "m4_hourly", "horizon": 48, "runs": runs, "summary": summary},
+          params)  # fmt: skip
 
 
 if __name__ == "__main__":

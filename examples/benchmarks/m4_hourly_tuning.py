@@ -2,7 +2,9 @@
 training series become a validation target, the model is fit on what comes before (rows before
 2026-11-28 held out another 48 inside that for early stopping; the default now holds out
 nothing), and the validation forecasts are scored like the benchmark.
-Each run appends one row (settings, metrics, seconds) to results/m4_hourly_tuning.json.
+Each run appends one row (settings, metrics, seconds) to results/m4_hourly_tuning.json; rows
+this version writes also carry the resolved parameters (`params`) and how to rerun them (`meta`:
+commit, command line, date, machine); older rows have `settings` only.
 
     python examples/benchmarks/m4_hourly_tuning.py context_length=336 n_bins=100 [--seed 0]
 
@@ -16,12 +18,12 @@ import json
 import time
 
 import pandas as pd
-from _common import RESULTS, best_epoch, data_dir, print_table
+from _common import RESULTS, best_epoch, data_dir, print_table, provenance, resolved_params
 
 from histcast.backtest import evaluate
-from histcast.metrics import crps_histogram
 from histcast.datasets import load_m4
 from histcast.forecaster import HistForecaster
+from histcast.metrics import crps_histogram
 
 COLS = ["WQL", "MASE", "MSIS", "coverage_80", "scaled_CRPS", "epochs", "seconds"]
 
@@ -59,7 +61,7 @@ def fit_and_score(model, fit, valid, cutoff) -> tuple[dict, float, pd.DataFrame]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("settings", nargs="*")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fold", type=int, default=0, help="validation window, 0 = the last")
@@ -81,6 +83,7 @@ def main() -> None:
         "epochs": len(hist), "steps": hist[-1]["steps"], "seconds": seconds,
         "best_epoch": best_epoch(hist),
         "context_length": model.config_.context_length,
+        "params": resolved_params(model), "meta": provenance(),
     }  # fmt: skip
     print(settings)
     print_table([row], COLS)

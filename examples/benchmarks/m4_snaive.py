@@ -8,10 +8,11 @@ construction. Writes results/m4_snaive.json.
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import pandas as pd
-from _common import data_dir, write
+from _common import data_dir, resolved_params, write
 
 from histcast.backtest import evaluate
 from histcast.baselines import SeasonalNaive
@@ -19,12 +20,14 @@ from histcast.datasets import load_m4
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     root = data_dir()
     if root is None:
         return
     train, test = load_m4("m4_hourly", root)
     t0 = time.perf_counter()
-    fc = SeasonalNaive(horizon=48, season_length=24).fit(train).forecast()
+    model = SeasonalNaive(horizon=48, season_length=24)
+    fc = model.fit(train).forecast()
     seconds = time.perf_counter() - t0
     cutoff = train.groupby("unique_id")["ds"].max().rename("cutoff")
     cv = test.merge(fc, on=["unique_id", "ds"]).merge(cutoff, on="unique_id")
@@ -34,7 +37,8 @@ def main() -> None:
     row = table.loc["SeasonalNaive"].to_dict()
     print(f"published: MASE 1.193, WQL ~0.038; ours: MASE {row['MASE']:.3f}, WQL {row['WQL']:.4f}")
     write("m4_snaive", {"dataset": "m4_hourly", "seconds": seconds, "metrics": row,
-                        "published": {"MASE": 1.193, "WQL": 0.038}})  # fmt: skip
+                        "published": {"MASE": 1.193, "WQL": 0.038}},
+          {"model": resolved_params(model)})  # fmt: skip
 
 
 if __name__ == "__main__":

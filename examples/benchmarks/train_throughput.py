@@ -1,8 +1,10 @@
 """Training throughput, peak memory and forecast latency on M4 hourly (414 series, h=48).
 
-For the GRU and the TCN with default settings: windows per second over a fixed number of
-training steps (no early stopping), peak resident memory of the process, and the time to
-forecast all 414 series. Writes results/train_throughput.json.
+For `HistForecaster(horizon=48)`'s default network (TCN encoder) and the same with
+`encoder="gru"`, trained for a budget of `--steps` steps (`max_epochs=steps // 50`, so the
+cosine schedule spans them; no early stopping): windows per second, the peak resident memory of
+the process so far (the TCN row includes the GRU run before it), and the time to forecast all
+414 series. Writes results/train_throughput.json.
 
     python examples/benchmarks/train_throughput.py [--steps 200]
 """
@@ -13,7 +15,7 @@ import argparse
 import resource
 import time
 
-from _common import data_dir, print_table, write
+from _common import data_dir, print_table, resolved_params, write
 
 from histcast.datasets import load_m4
 from histcast.forecaster import HistForecaster
@@ -24,7 +26,7 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
     root = data_dir()
@@ -60,11 +62,12 @@ def main() -> None:
                 "forecast_seconds_414_series": forecast_s,
                 "forecast_rows": len(fc),
                 "peak_rss_mb": peak_rss_mb(),
+                "params": resolved_params(model),
             }
         )
     print_table(rows, ["encoder", "windows_per_second", "seconds_per_step", "fit_seconds_total",
                        "forecast_seconds_414_series", "peak_rss_mb"])  # fmt: skip
-    write("train_throughput", {"dataset": "m4_hourly", "rows": rows})
+    write("train_throughput", {"dataset": "m4_hourly", "rows": rows}, {"script": vars(args)})
 
 
 if __name__ == "__main__":
