@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .frequency import freq_from_json, freq_to_json
 from .network import ForecastNet, ModelConfig
-from .panel import Columns, Panel, freq_from_json, freq_to_json
+from .panel import Columns, Panel
 
 FITTED = ("margin_", "outside_share_", "val_size_", "history_")  # plain JSON-able choices
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from histcast.panel import MAX_ABS, Columns, freq_from_json, freq_to_json, from_frame
+from histcast.frequency import freq_from_json, freq_to_json
+from histcast.panel import MAX_ABS, Columns, from_frame
 
 
 def frame(ids, lengths, freq="h", start="2024-01-01"):

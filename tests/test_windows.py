@@ -24,8 +24,11 @@ NAN = float("nan")
 def tiny_panel(values=((0.0, 1.0, 2.0, 3.0), (10.0, 20.0, 30.0))):
     frames = [
         pd.DataFrame(
-            {"unique_id": f"s{i}", "ds": pd.date_range("2024-01-01", periods=len(v), freq="h"),
-             "y": v}
+            {
+                "unique_id": f"s{i}",
+                "ds": pd.date_range("2024-01-01", periods=len(v), freq="h"),
+                "y": v,
+            }
         )  # fmt: skip
         for i, v in enumerate(values)
     ]
@@ -100,7 +103,9 @@ def test_unit_windows_by_hand():
     torch.testing.assert_close(batch.y, torch.tensor([[1.25, NAN], [1.25, NAN]]), equal_nan=True)
     edges = batch.edges(4)
     assert edges.shape == (2, 1, 5) and edges.dtype == torch.float64
-    torch.testing.assert_close(edges[1, 0], torch.tensor([5.0, 10, 15, 20, 25], dtype=torch.float64))
+    torch.testing.assert_close(
+        edges[1, 0], torch.tensor([5.0, 10, 15, 20, 25], dtype=torch.float64)
+    )
 
 
 def test_unit_windows_series_range():
