@@ -127,35 +127,6 @@ class HistForecaster(Estimator):
     def alias_(self) -> str:
         return self.alias or f"Hist{str(self.encoder).upper()}"
 
-    def _check_params(self) -> None:
-        for name in ("horizon", "n_bins", "hidden_size", "n_layers", "batch_size", "max_epochs",
-                     "steps_per_epoch", "early_stopping_patience"):  # fmt: skip
-            check_int(name, getattr(self, name), 2 if name == "n_bins" else 1)
-        for name in ("context_length", "patch_size", "max_steps"):
-            check_int(name, getattr(self, name), 1, optional=True)
-        check_int("step_skip", self.step_skip, 0)
-        check_int("seed", self.seed, 0)
-        for name in ("sigma_ratio", "learning_rate", "grad_clip"):
-            check_number(name, getattr(self, name))
-        check_number("weight_decay", self.weight_decay, low_open=False)
-        check_number("dropout", self.dropout, high=1.0, low_open=False)
-        check_number("recency_halflife", self.recency_halflife, optional=True)
-        if self.margin != "auto":
-            check_number("margin", self.margin, low_open=False)
-        if self.val_size not in ("auto", None):
-            check_int("val_size", self.val_size, 0)
-        check_choice("encoder", self.encoder, ENCODERS)
-        check_choice("head", self.head, HEADS)
-        check_choice("target", self.target, [t for t in TARGETS if t != "soft"])
-        check_choice("bin_range", self.bin_range, bins.BIN_RANGES)
-        check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
-        try:
-            self._device()
-        except (RuntimeError, TypeError) as err:
-            raise ValueError(
-                f"device must be 'auto', 'cpu', 'cuda'...; got {self.device!r}"
-            ) from err
-
     def _device(self) -> torch.device:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -184,7 +155,7 @@ class HistForecaster(Estimator):
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
         """Validate `df`, train one global model on every series' windows, return `self`."""
         self._reset()
-        self._check_params()
+        check_params(self)
         columns = Columns(id_col, time_col, target_col)
         panel = from_frame(df, columns, self.freq)
         config, cfg, device = self._model_config(panel.freq), self._train_config(), self._device()
@@ -269,3 +240,32 @@ class HistForecaster(Estimator):
     def load(cls, path, device: str = "cpu") -> HistForecaster:
         """Rebuild a fitted forecaster written by `save` (`persistence.load`)."""
         return persistence.load(cls, path, device)
+
+
+def check_params(model: HistForecaster) -> None:
+    """Validate the constructor arguments; ValueError naming the argument and what it may be."""
+    for name in ("horizon", "n_bins", "hidden_size", "n_layers", "batch_size", "max_epochs",
+                 "steps_per_epoch", "early_stopping_patience"):  # fmt: skip
+        check_int(name, getattr(model, name), 2 if name == "n_bins" else 1)
+    for name in ("context_length", "patch_size", "max_steps"):
+        check_int(name, getattr(model, name), 1, optional=True)
+    check_int("step_skip", model.step_skip, 0)
+    check_int("seed", model.seed, 0)
+    for name in ("sigma_ratio", "learning_rate", "grad_clip"):
+        check_number(name, getattr(model, name))
+    check_number("weight_decay", model.weight_decay, low_open=False)
+    check_number("dropout", model.dropout, high=1.0, low_open=False)
+    check_number("recency_halflife", model.recency_halflife, optional=True)
+    if model.margin != "auto":
+        check_number("margin", model.margin, low_open=False)
+    if model.val_size not in ("auto", None):
+        check_int("val_size", model.val_size, 0)
+    check_choice("encoder", model.encoder, ENCODERS)
+    check_choice("head", model.head, HEADS)
+    check_choice("target", model.target, [t for t in TARGETS if t != "soft"])
+    check_choice("bin_range", model.bin_range, bins.BIN_RANGES)
+    check_choice("lr_schedule", model.lr_schedule, SCHEDULES)
+    try:
+        model._device()
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda'...; got {model.device!r}") from err
