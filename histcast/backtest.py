@@ -2,11 +2,13 @@
 
 `cross_validation` puts `n_windows` cutoffs at the end of every series, `step_size` apart; each
 window forecasts the `h` points after its cutoff. The output has the id and time columns,
-`cutoff`, `y` and one block of columns per model alias. Models that give histograms also get an
-exact `<alias>-crps` column.
+`cutoff`, `y` (the caller's values, float64) and one block of columns per model alias. Models
+that give histograms also get an exact `<alias>-crps` column.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,17 +19,28 @@ from .features import season_length as default_season_length
 from .frames import INTERVALS, LEVELS, forecast_frame, quantile_name
 from .panel import Columns, from_frame
 
+METRICS = ("CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95")
+POINT_METRICS = ("MASE", "sMAPE")
 
-def cross_validation(models, df, h, n_windows=1, step_size=None, refit=False, cols=None):
-    """Backtest `models` (HistForecaster or baselines) on `n_windows` cutoffs per series.
 
-    `refit=False` trains a neural model once, on the data up to the first cutoff, and forecasts
-    later windows from their longer histories; `refit=True` retrains it for every window.
-    Baselines fit each series at every cutoff either way (they are per-series models).
-    Every model is fitted as a `clone`: the caller's objects are never refitted or changed.
+def cross_validation(
+    models, df, h, n_windows=1, step_size=None, refit=False, cols=None, return_models=False
+):
+    """Backtest `models` (a list of HistForecaster or baselines, or one model) on `n_windows`
+    cutoffs per series.
+
+    `h`, `n_windows` and `step_size` (default `h`) are positive integers; every model must
+    forecast at least `h` steps (its `horizon`). `refit=False` trains a neural model once, on
+    the data up to the first cutoff, and forecasts later windows from their longer histories;
+    `refit=True` retrains it for every window. Baselines fit each series at every cutoff either
+    way (they are per-series models). Every model is fitted as a `clone`: the caller's objects
+    are never refitted or changed; `return_models=True` returns `(frame, fitted clones)`, the
+    clones as fitted for the last window (e.g. for their training history).
     """
     cols = cols or Columns()
-    step_size = step_size or h
+    h, n_windows = _positive_int("h", h), _positive_int("n_windows", n_windows)
+    step_size = h if step_size is None else _positive_int("step_size", step_size)
+    models = _check_models(models, h)
     panel = from_frame(df, cols)  # validation; also gives lengths and the frequency
     frame = panel.to_frame(cols)
     pos = frame.groupby(cols.id, sort=False).cumcount().to_numpy()
@@ -51,10 +64,48 @@ def cross_validation(models, df, h, n_windows=1, step_size=None, refit=False, co
                 fitted[i] = clone(model).fit(history, cols.id, cols.time, cols.target)
             fc = _window_forecast(fitted[i], history, future, cols)
             block = block.merge(fc, on=[cols.id, cols.time], how="left")
+            _check_forecast_rows(block, fitted[i].alias_, cols)
         out.append(block)
     res = pd.concat(out, ignore_index=True)
     first = [cols.id, cols.time, "cutoff", cols.target]
-    return res[first + [c for c in res.columns if c not in first]]
+    res = res[first + [c for c in res.columns if c not in first]]
+    return (res, fitted) if return_models else res
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def _check_models(models, h: int) -> list:
+    """A non-empty list of models with distinct aliases, each forecasting at least h steps."""
+    models = [models] if hasattr(models, "fit") else list(models)
+    if not models:
+        raise ValueError("no models to backtest")
+    aliases = [m.alias_ for m in models]
+    repeated = sorted({a for a in aliases if aliases.count(a) > 1})
+    if repeated:
+        raise ValueError(f"models share the alias(es) {repeated}; give each an alias=")
+    for model in models:
+        horizon = getattr(model, "horizon", None)
+        if isinstance(horizon, int | np.integer) and horizon < h:
+            raise ValueError(
+                f"model {model.alias_!r} forecasts horizon={horizon} steps but cross_validation "
+                f"was asked for h={h}; set its horizon to at least {h}"
+            )
+    return models
+
+
+def _check_forecast_rows(block, alias, cols) -> None:
+    """Every (series, step) after the cutoff must have a point forecast (no silent NaN)."""
+    missing = block[alias].isna().to_numpy()
+    if missing.any():
+        uids = list(pd.unique(block.loc[missing, cols.id])[:5])
+        raise ValueError(
+            f"model {alias!r} gave no forecast for {int(missing.sum())} of {len(block)} "
+            f"(series, step) pairs after the cutoff, e.g. series {uids}"
+        )
 
 
 def _window_forecast(model, history, future, cols):
@@ -80,59 +131,154 @@ def evaluate(cv, train_df, season_length=None, per_series=False, cols=None) -> p
 
     CRPS is exact where the frame has `<alias>-crps`, else 2 x mean pinball over the quantile
     columns; WQL over the levels 0.1..0.9; MASE, sMAPE of the median; MSIS of the 95% interval;
-    coverage of the 80% and 95% intervals. MASE and MSIS scale each (series, cutoff) by the
-    seasonal difference of `train_df`'s history up to that cutoff. `per_series=True` gives one
-    row per (model, series).
+    coverage of the 80% and 95% intervals. MASE and MSIS scale each (series, cutoff) window by
+    the seasonal difference of `train_df`'s history up to that cutoff; windows whose scale is
+    zero (a constant history) or undefined are left out of both, as the M4 scorer does, with
+    one warning, and counted in the column `n_unscaled`. `per_series=True` gives one row per
+    (model, series). All scores are computed in float64.
+
+    A model with only a point forecast column (`<alias>`, no quantiles or intervals) gets MASE
+    and sMAPE of that point forecast and NaN for the distributional scores.
     """
     cols = cols or Columns()
+    aliases = _check_cv(cv, cols)
+    train = from_frame(train_df, cols)
+    absent = pd.Index(pd.unique(cv[cols.id])).difference(pd.Index(train.ids))
+    if len(absent):
+        raise ValueError(
+            f"{len(absent)} series of the cross_validation frame are absent from train_df, "
+            f"e.g. {list(absent[:5])}; MASE and MSIS scale each series by its history"
+        )
+    if season_length is not None:
+        season_length = _positive_int("season_length", season_length)
+    m = season_length or default_season_length(train.freq)
     cv = cv.sort_values([cols.id, "cutoff", cols.time], ignore_index=True)
-    m = season_length or default_season_length(from_frame(train_df, cols).freq)
-    scale = _scales(cv, train_df, m, cols)
-    h = int(cv.groupby([cols.id, "cutoff"]).size().iloc[0])
+    ids, cutoffs = cv[cols.id].to_numpy(), cv["cutoff"].to_numpy()
+    new_series = np.r_[True, ids[1:] != ids[:-1]]
+    new_window = new_series | np.r_[True, cutoffs[1:] != cutoffs[:-1]]
+    windows, first = np.cumsum(new_window) - 1, np.flatnonzero(new_window)
+    steps = np.arange(len(cv)) - first[windows]  # row -> (window, step) cell
+    values = train.values
+    scale = _scales(ids[first], cutoffs[first], train, values, m)
+    unscaled = ~metrics.scaled(scale)
+    if unscaled.any():
+        warnings.warn(
+            f"MASE and MSIS leave out {int(unscaled.sum())} of {len(scale)} (series, cutoff) "
+            "windows whose seasonal scale is zero (a constant history) or undefined: series "
+            f"{list(pd.unique(ids[first][unscaled])[:5])}",
+            stacklevel=2,
+        )
+    bounds = np.r_[np.flatnonzero(new_series), len(cv)] if per_series else np.r_[0, len(cv)]
     rows = []
-    for alias in model_aliases(cv, cols):
-        if per_series:
-            for uid, part in cv.groupby(cols.id, sort=True):
-                rows.append({"model": alias, cols.id: uid, **_scores(part, alias, h, scale, cols)})
-        else:
-            rows.append({"model": alias, **_scores(cv, alias, h, scale, cols)})
+    for alias in aliases:
+        arrays = _model_arrays(cv, alias, cols)
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            key = {"model": alias, cols.id: ids[a]} if per_series else {"model": alias}
+            rows.append({**key, **_scores(arrays, slice(a, b), windows, steps, scale)})
     index = ["model", cols.id] if per_series else ["model"]
     return pd.DataFrame(rows).set_index(index)
 
 
-def _scales(cv, train_df, m, cols) -> pd.Series:
-    """Seasonal scale per (id, cutoff) from the history up to the cutoff."""
-    keys = cv[[cols.id, "cutoff"]].drop_duplicates()
-    hist = {uid: g for uid, g in train_df.sort_values([cols.id, cols.time]).groupby(cols.id)}
-    out = {}
-    for uid, cutoff in keys.itertuples(index=False):
-        g = hist[uid]
-        y = g.loc[g[cols.time] <= cutoff, cols.target].to_numpy()
-        out[(uid, cutoff)] = metrics.seasonal_scale(y, m)
-    return pd.Series(out)
+def _check_cv(cv, cols) -> list[str]:
+    """The model aliases of a cross_validation frame; ValueError naming what is missing."""
+    if not isinstance(cv, pd.DataFrame):
+        raise TypeError(f"expected the DataFrame of cross_validation, got {type(cv).__name__}")
+    missing = [c for c in (cols.id, cols.time, "cutoff", cols.target) if c not in cv.columns]
+    if missing:
+        raise ValueError(f"the cross_validation frame lacks column(s) {missing}")
+    if len(cv) == 0:
+        raise ValueError("the cross_validation frame has no rows")
+    aliases = model_aliases(cv, cols)
+    if not aliases:
+        raise ValueError(f"no model columns in the cross_validation frame: {list(cv.columns)}")
+    for alias in aliases:
+        need = _distribution_columns(alias)
+        absent = [c for c in need if c not in cv.columns]
+        if absent and len(absent) < len(need):
+            raise ValueError(
+                f"model {alias!r} lacks column(s) {absent}: evaluate needs its median, "
+                f"quantiles {list(LEVELS)} and 80% and 95% intervals (cross_validation writes "
+                f"them all), or its point column {alias!r} alone for point scores"
+            )
+    return aliases
 
 
-def _scores(part, alias, h, scale, cols) -> dict:
-    y = part[cols.target].to_numpy(np.float64).reshape(-1, h)
-    med = part[f"{alias}-median"].to_numpy().reshape(-1, h)
-    q = np.stack([part[quantile_name(alias, a)].to_numpy() for a in LEVELS], -1)
-    keys = part[[cols.id, "cutoff"]].iloc[::h]
-    s = scale.loc[list(keys.itertuples(index=False, name=None))].to_numpy()
+def _distribution_columns(alias: str) -> list[str]:
+    bounds = [f"{alias}-{b}-{lv}" for lv in INTERVALS for b in ("lo", "hi")]
+    return [f"{alias}-median", *[quantile_name(alias, a) for a in LEVELS], *bounds]
+
+
+def _model_arrays(cv, alias, cols) -> dict:
+    """float64 row arrays of one model: y, median (the point forecast for point-only models),
+    and, when it has them, quantiles `(N, Q)`, CRPS, interval bounds."""
+    col = lambda c: cv[c].to_numpy(np.float64)  # noqa: E731
+    y = col(cols.target)
+    if f"{alias}-median" not in cv.columns:
+        return {"y": y, "median": col(alias)}
+    q = np.stack([col(quantile_name(alias, a)) for a in LEVELS], -1)
     crps_col = f"{alias}-crps"
-    if crps_col in part:
-        crps = part[crps_col].to_numpy()
-    else:
-        crps = metrics.crps_from_quantiles(part[cols.target].to_numpy(), q, LEVELS)
-    yy = part[cols.target].to_numpy(np.float64)
-    obs = ~np.isnan(yy)
-    lo95, hi95 = (part[f"{alias}-{b}-95"].to_numpy().reshape(-1, h) for b in ("lo", "hi"))
-    return {
-        "CRPS": float(np.mean(crps[obs])),
-        "scaled_CRPS": float(np.mean(crps[obs]) / np.mean(np.abs(yy[obs]))),
-        "WQL": metrics.wql(yy, q, LEVELS),
-        "MASE": metrics.mase(y, med, s),
-        "sMAPE": metrics.smape(y, med),
-        "MSIS": metrics.msis(y, lo95, hi95, s),
-        "coverage_80": metrics.coverage(yy, part[f"{alias}-lo-80"], part[f"{alias}-hi-80"]),
-        "coverage_95": metrics.coverage(yy, part[f"{alias}-lo-95"], part[f"{alias}-hi-95"]),
-    }
+    crps = col(crps_col) if crps_col in cv else metrics.crps_from_quantiles(y, q, LEVELS)
+    bounds = {f"{b}{lv}": col(f"{alias}-{b}-{lv}") for lv in INTERVALS for b in ("lo", "hi")}
+    return {"y": y, "median": col(f"{alias}-median"), "q": q, "crps": crps, **bounds}
+
+
+def _scores(a, rows, windows, steps, scale) -> dict:
+    """Scores of one model over the rows `rows` (a slice of whole windows). MASE and MSIS use
+    `(window, step)` grids of the windows with a usable scale (NaN padded)."""
+    win = windows[rows]
+    w = np.unique(win)
+    ok = w[metrics.scaled(scale[w])]
+    keep = np.isin(win, ok)
+    cell = np.searchsorted(ok, win[keep]), steps[rows][keep]
+    shape = (len(ok), int(cell[1].max()) + 1 if len(ok) else 0)
+
+    def grid(x):
+        out = np.full(shape, np.nan)
+        out[cell] = x[rows][keep]
+        return out
+
+    y = a["y"][rows]
+    out = dict.fromkeys(METRICS, np.nan)
+    out["MASE"] = metrics.mase(grid(a["y"]), grid(a["median"]), scale[ok])
+    out["sMAPE"] = metrics.smape(y, a["median"][rows])
+    if "q" in a:
+        obs = ~np.isnan(y)
+        crps = a["crps"][rows][obs]
+        out["CRPS"] = float(np.mean(crps))
+        out["scaled_CRPS"] = float(np.mean(crps) / np.mean(np.abs(y[obs])))
+        out["WQL"] = metrics.wql(y, a["q"][rows], LEVELS)
+        out["MSIS"] = metrics.msis(grid(a["y"]), grid(a["lo95"]), grid(a["hi95"]), scale[ok])
+        for lv in INTERVALS:
+            out[f"coverage_{lv}"] = metrics.coverage(y, a[f"lo{lv}"][rows], a[f"hi{lv}"][rows])
+    out["n_unscaled"] = len(w) - len(ok)
+    return out
+
+
+def _scales(ids, cutoffs, train, values, m: int) -> np.ndarray:
+    """Seasonal scale `(W,)` of each (id, cutoff) window: `metrics.seasonal_scale` of the
+    series' history up to the cutoff (lag m, or 1 when the history has no more than m points),
+    from running sums over the packed `train` panel (`values` its float64 targets `(N,)`):
+    no loop over windows."""
+    s = np.searchsorted(train.ids, ids)  # train.ids are sorted and hold every id (checked)
+    start, code = train.indptr[:-1], np.repeat(np.arange(train.n_series), train.lengths)
+    # history length of each window: rank the timestamps and cutoffs jointly, then search
+    # the (series, rank) keys, sorted because the panel is sorted by (series, time)
+    n_ds = len(train.ds)
+    cut = np.asarray(cutoffs).astype(train.ds.dtype)
+    _, rank = np.unique(np.concatenate([train.ds, cut]), return_inverse=True)
+    base = np.int64(len(rank) + 1)
+    key = code * base + rank[:n_ds]
+    end = np.searchsorted(key, s * base + rank[n_ds:], side="right")
+    n = end - start[s]
+    pos = np.arange(n_ds) - start[code]
+    last = np.maximum(end - 1, 0)  # the history's last point (n > 0)
+    out = np.full(len(ids), np.nan)
+    for lag, use in ((m, n > m), (1, (n <= m) & (n > 1))):
+        diff = np.abs(values - np.roll(values, lag))
+        diff[pos < lag] = np.nan
+        # sums restart with every series (a running sum over the whole panel would cancel
+        # the small differences of a series after large ones)
+        sums = pd.DataFrame({"total": np.nan_to_num(diff), "count": (~np.isnan(diff)) * 1.0})
+        sums = sums.groupby(code).cumsum().to_numpy()[last[use]]
+        out[use] = np.divide(sums[:, 0], sums[:, 1], out=out[use], where=sums[:, 1] > 0)
+    return out

@@ -3,7 +3,8 @@
 Each model fits every series on its own. A series too short for a model, or a fit that fails,
 falls back to seasonal naive with a warning naming the series: a backtest never dies of one
 bad series. Interval forecasts: empirical for `SeasonalNaive`, Gaussian with the model's
-forecast variance for `ETS`, `ARIMA` and `Theta`.
+forecast variance for `ETS` and `ARIMA`, and with SES's for `Theta` (see its docstring).
+Histories are the caller's float64 values, exactly as given.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.signal import lfilter
 from scipy.stats import norm
 
 from .estimator import Estimator
@@ -40,11 +42,16 @@ class Baseline(Estimator):
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
         """Validate and store the histories (models are fit per series at forecast time)."""
         self._reset()
-        if not isinstance(self.horizon, int | np.integer) or self.horizon < 1:
+        if not _is_positive_int(self.horizon):
             raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
-        self.columns_ = Columns(id_col, time_col, target_col)
-        self.panel_ = from_frame(df, self.columns_)
-        self.season_length_ = self.season_length or season_length(self.panel_.freq)
+        if self.season_length is not None and not _is_positive_int(self.season_length):
+            raise ValueError(
+                f"season_length must be a positive integer or None; got {self.season_length!r}"
+            )
+        columns = Columns(id_col, time_col, target_col)
+        panel = from_frame(df, columns)
+        self.columns_, self.panel_ = columns, panel
+        self.season_length_ = self.season_length or season_length(panel.freq)
         return self
 
     def forecast(self, df=None, quantiles=LEVELS, level=(80, 95)) -> pd.DataFrame:
@@ -56,7 +63,7 @@ class Baseline(Estimator):
         h, m = self.horizon, self.season_length_
         means, qs = [], []
         for s in range(panel.n_series):
-            y = _fill(panel.series(s).astype(np.float64))
+            y = _fill(panel.series(s))
             mean, q = self._safe_quantiles(y, h, m, levels, panel.ids[s])
             means.append(mean)
             qs.append(q)
@@ -158,21 +165,64 @@ class ARIMA(Baseline):
 
 
 class Theta(Baseline):
-    """statsmodels `ThetaModel` (deseasonalised when two seasons are available)."""
+    """The standard Theta method (statsmodels `ThetaModel`, theta = 2), deseasonalised when two
+    seasons are available and the series tests seasonal.
+
+    Theta is SES with drift b0 / 2 (Hyndman & Billah 2003), so its forecast errors are those of
+    SES: variance sigma^2 (1 + (h - 1) alpha^2), alpha the fitted smoothing parameter and
+    sigma^2 the mean squared in-sample one-step residual of the (deseasonalised) series; the
+    spread is reseasonalised as the point forecast is (as R's `forecast::thetaf` does).
+    statsmodels' own `prediction_intervals` are not used: they take sigma^2 from an ARIMA(0,1,1)
+    on the raw (still seasonal) series and grow it by 1 + (alpha - 1)^2 per step, far too wide.
+    """
 
     name = "Theta"
     min_length = 4
-    _alpha = 0.2
 
     def _predict(self, y, h, m):
         from statsmodels.tsa.forecasting.theta import ThetaModel
 
         period = m if m > 1 and len(y) >= 2 * m else 1
         res = ThetaModel(pd.Series(y), period=period, deseasonalize=period > 1).fit()
-        mean = np.asarray(res.forecast(h))
-        pi = res.prediction_intervals(h, alpha=self._alpha)
-        sd = (pi["upper"] - pi["lower"]).to_numpy() / (2 * norm.ppf(1 - self._alpha / 2))
-        return mean, sd
+        mean = np.asarray(res.forecast(h), dtype=np.float64)
+        b0, alpha = float(res.params["b0"]), float(res.params["alpha"])
+        season, past = _theta_seasons(res, len(y), h, period)
+        additive = res.model.method.startswith("add")
+        y_adj = y - past if additive else y / past
+        sigma2 = np.mean(theta_residuals(y_adj, alpha, b0) ** 2)
+        sd = np.sqrt(ses_variance(sigma2, alpha, h))
+        return mean, sd if additive else sd * season
+
+
+def theta_residuals(y, alpha: float, b0: float) -> np.ndarray:
+    """In-sample one-step residuals `(n - 1,)` of the Theta method (theta = 2) on `y (n,)`.
+
+    The forecast of y_i from y_0..y_{i-1} is the SES level l_{i-1} (l_t = alpha y_t +
+    (1 - alpha) l_{t-1}, started at y_0 as statsmodels does) plus the drift
+    b0 / 2 * (1 - (1 - alpha)^i) / alpha: statsmodels' one-step forecast at every origin.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    level = lfilter([alpha], [1.0, alpha - 1.0], y, zi=[(1.0 - alpha) * y[0]])[0]
+    i = np.arange(1, len(y))
+    drift = (1 - (1 - alpha) ** i) / alpha if alpha > 0 else np.zeros(len(i))  # as statsmodels
+    return y[1:] - (level[:-1] + b0 / 2 * drift)
+
+
+def ses_variance(sigma2: float, alpha: float, h: int) -> np.ndarray:
+    """Forecast variance of SES at steps 1..h, `(h,)`: sigma^2 (1 + (j - 1) alpha^2)."""
+    return sigma2 * (1 + np.arange(h) * alpha**2)
+
+
+def _theta_seasons(res, n: int, h: int, period: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seasonal factors of a fitted `ThetaModel` for the h future `(h,)` and n past `(n,)`
+    steps (ones / zeros when not deseasonalised), read from its public `forecast_components`."""
+    comp = res.forecast_components(max(h, period))["seasonal"].to_numpy(np.float64)
+    # comp[k] is the factor of position (n + k) % period; position t has k = (t - n) % period
+    return comp[:h], comp[(np.arange(n) - n) % period]
+
+
+def _is_positive_int(x) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool) and x >= 1
 
 
 def _fill(y: np.ndarray) -> np.ndarray:

@@ -4,13 +4,22 @@ For a support [lo, hi] the affine map u = (y - lo) / (hi - lo) sends data to uni
 the K bins split [0, 1] evenly; edges in data units are lo + (hi - lo) j / K. The same map
 normalises the network's inputs, so series of any scale share one network.
 
-Ranges come from a series' history (`"series"`) or from each window's context (`"window"`),
-widened on each side by `margin` x span. `margin="auto"` (`choose_margin`) takes the
-narrowest of `MARGINS` that leaves at most `MAX_OUTSIDE` = 2% of the training targets outside
-the support: targets outside are clipped into the edge bins, so a larger share would cut into
-the 2.5% tails of a 95% interval (random-walk data such as exchange rates needs a wider support
-than a seasonal series whose range repeats). Near-constant histories get a floor on the span of
-`REL_FLOOR` x |centre| (at least `ABS_FLOOR`), so the map stays finite.
+Ranges come from each window's context (`"window"`) or from a series' history (`"series"`).
+They are *robust*: with n observed points, the k = ceil(n TRIM) most extreme on each side
+(none below `MIN_TRIM_POINTS` points) give the trimmed range [q_lo, q_hi] of width R; values
+beyond the fences q_lo - R and q_hi + R are outliers, and the range is [min, max] of the rest.
+On clean data that is [min, max]; a spike (a data-entry error of 1e6 in a series living in
+[6, 14]) is left out: it falls into an edge bin instead of stretching every bin, and the
+network reads it at the range's edge (`windows.UnitWindows`). The range is then widened
+by the span floor and `margin` x span per side (`widen`). `margin="auto"` (`choose_margin`)
+takes the narrowest of `MARGINS` that leaves at most `MAX_OUTSIDE` = 2% of the training
+targets outside the support: targets outside are clipped into the edge bins, so a larger share
+would cut into the 2.5% tails of a 95% interval (random-walk data such as exchange rates needs
+a wider support than a seasonal series whose range repeats).
+
+Near-constant windows get a floor on the span of `REL_FLOOR` x max(|centre|, `SCALE_FLOOR` x
+the series' largest |y|) (`TINY` for a series of zeros), so the map stays finite. Every term
+is proportional to the data, so forecasts of c y are c times those of y for any c > 0.
 """
 
 from __future__ import annotations
@@ -19,45 +28,96 @@ import numpy as np
 import torch
 
 BIN_RANGES = ("series", "window")
+TRIM = 0.01  # share of a history's points on each side the robust range may leave out
+MIN_TRIM_POINTS = 10  # fewer observed points: the range is [min, max]
 REL_FLOOR = 0.1
-ABS_FLOOR = 1e-3
+SCALE_FLOOR = 0.01  # a window of zeros in a series up to |y| = s gets a span of REL_FLOOR s / 100
+TINY = 1e-300  # the span of a series of zeros
 MARGINS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # candidates of margin="auto", narrowest first
 MAX_OUTSIDE = 0.02  # most share of training targets that may fall outside the support
+INPUT_CLIP = (-1.0, 2.0)  # unit-space values the network reads and the loss sees
 
 
-def widen(lo, hi, margin: float):
-    """Apply the span floor and the margin: `(lo, hi)` -> `(lo', hi')`, numpy or torch alike."""
+def _larger(a, b):
+    """Elementwise maximum of numpy arrays or tensors (NaN-free)."""
+    return a + (b - a) * (b > a)
+
+
+def widen(lo, hi, margin: float, scale=None):
+    """Apply the span floor and the margin: `(lo, hi)` -> `(lo', hi')`, numpy or torch alike.
+
+    span' = max(hi - lo, REL_FLOOR max(|centre|, SCALE_FLOOR scale), TINY), where `scale` is the
+    series' largest |y| (None: 0); the support is centre +- span' (1/2 + margin).
+    """
     centre, span = (lo + hi) / 2, hi - lo
-    floor = abs(centre) * REL_FLOOR
-    floor = floor.clip(min=ABS_FLOOR) if isinstance(floor, np.ndarray) else floor.clamp(ABS_FLOOR)
-    span = span + (floor - span) * (span < floor)  # where(span < floor, floor, span)
+    level = abs(centre) if scale is None else _larger(abs(centre), scale * SCALE_FLOOR)
+    floor = _larger(level * REL_FLOOR, level * 0 + TINY)
+    span = _larger(span, floor)
     half = span * (0.5 + margin)
     return centre - half, centre + half
 
 
-def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None = None):
-    """Per-series support from packed histories (NaN ignored): two float64 arrays `(S,)`.
+def n_trim(n):
+    """Points left out on each side of n observed ones: ceil(n TRIM), 0 below MIN_TRIM_POINTS."""
+    if isinstance(n, torch.Tensor):
+        return torch.where(n >= MIN_TRIM_POINTS, torch.ceil(n * TRIM), 0).long()
+    return np.where(n >= MIN_TRIM_POINTS, np.ceil(n * TRIM), 0).astype(np.int64)
 
-    `margin=None` gives the raw [min, max]; a number applies `widen` with that margin.
+
+def fences(q_lo, q_hi):
+    """(q_lo - R, q_hi + R), R = q_hi - q_lo: beyond them a value is an outlier."""
+    r = q_hi - q_lo
+    return q_lo - r, q_hi + r
+
+
+def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None = None):
+    """Per-series robust support from packed histories (NaN ignored): two float64 `(S,)`.
+
+    `margin=None` gives the raw robust range; a number applies `widen` with that margin and
+    the series' own largest |y| as scale. Series without an observed value get (0, 0).
     """
     v = values.astype(np.float64)
-    lo = np.minimum.reduceat(np.where(np.isnan(v), np.inf, v), indptr[:-1])
-    hi = np.maximum.reduceat(np.where(np.isnan(v), -np.inf, v), indptr[:-1])
-    return (lo, hi) if margin is None else widen(lo, hi, margin)
+    s = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    order = np.lexsort((v, s))  # by series, then value; NaN last within a series
+    ordered = v[order]
+    n = np.add.reduceat(~np.isnan(v), indptr[:-1]) if len(v) else np.zeros(0, np.int64)
+    n = np.where(np.diff(indptr) > 0, n, 0)
+    first, k = indptr[:-1], n_trim(n)
+    last = first + np.maximum(n - 1, 0)
+
+    def pick(pos):  # the value at a sorted position
+        return ordered[np.clip(pos, 0, max(len(v) - 1, 0))]
+
+    f_lo, f_hi = fences(pick(first + k), pick(last - k))
+    below = np.add.reduceat(ordered < f_lo[s], indptr[:-1]) if len(v) else n
+    above = np.add.reduceat(ordered > f_hi[s], indptr[:-1]) if len(v) else n  # NaN: False
+    lo, hi = pick(first + below), pick(last - above)
+    lo, hi = np.where(n > 0, lo, 0.0), np.where(n > 0, hi, 0.0)
+    return (lo, hi) if margin is None else widen(lo, hi, margin, np.maximum(abs(lo), abs(hi)))
 
 
-def window_ranges(context: torch.Tensor, margin: float, fallback=None):
-    """Per-window support from contexts `(B, C)` with NaN for missing: two tensors `(B,)`.
+def window_ranges(context: torch.Tensor, fallback=None):
+    """Per-window robust range from contexts `(B, C)` with NaN for missing: two tensors `(B,)`
+    (before the floor and margin: see `widen`).
 
     Windows with no observed value take `fallback` (a pair of `(B,)` tensors) if given.
     """
     observed = ~torch.isnan(context)
-    lo = torch.where(observed, context, torch.inf).amin(-1)
-    hi = torch.where(observed, context, -torch.inf).amax(-1)
+    n = observed.sum(-1)
+    ordered = torch.where(observed, context, torch.inf).sort(-1).values  # NaN (inf) last
+    k, last = n_trim(n), (n - 1).clamp_min(0)
+
+    def pick(pos):  # the value at a sorted position, per window
+        return ordered.gather(-1, pos.unsqueeze(-1)).squeeze(-1)
+
+    f_lo, f_hi = fences(pick(k), pick(last - k))
+    below = (ordered < f_lo.unsqueeze(-1)).sum(-1)
+    above = ((ordered > f_hi.unsqueeze(-1)) & ordered.isfinite()).sum(-1)
+    lo, hi = pick(below), pick(last - above)
     if fallback is not None:
-        empty = ~observed.any(-1)
+        empty = n == 0
         lo, hi = torch.where(empty, fallback[0], lo), torch.where(empty, fallback[1], hi)
-    return widen(lo, hi, margin)
+    return lo, hi
 
 
 def to_unit(y, lo, hi):

@@ -133,7 +133,7 @@ def backtest(args) -> int:
     models = make_models(names, h, args)
     out.mkdir(parents=True, exist_ok=True)  # before training: an unwritable --out fails now
     t0 = time.perf_counter()
-    cv = cross_validation(models, df, h=h, n_windows=args.windows)
+    cv, fitted = cross_validation(models, df, h=h, n_windows=args.windows, return_models=True)
     seconds = time.perf_counter() - t0
     table = evaluate(cv, df, season_length=info.season_length if info else None)
     cv.to_csv(out / "forecasts.csv", index=False)
@@ -149,7 +149,7 @@ def backtest(args) -> int:
         print(table.round(4).to_string())
     print(f"\n{len(cv)} forecasts in {seconds:.0f}s; wrote {out}/forecasts.csv, metrics.json")
     if not args.no_plots:
-        write_plots(out, df, cv, models, table)
+        write_plots(out, df, cv, fitted, table)
     return 0
 
 
@@ -168,9 +168,7 @@ def write_plots(out, df, cv, models, table) -> None:
     plotting.reliability_diagram(cv, aliases, LEVELS).savefig(out / "reliability.png", dpi=110)
     pits = {a: _pit_from_quantiles(cv, a) for a in aliases}
     plotting.pit_histogram(pits).savefig(out / "pit.png", dpi=110)
-    # cross_validation fits clones, so `models` stay unfitted and carry no training history
-    # unless the backtest hands its fitted models back; draw the curves when they are there.
-    hists = {m.alias_: m.history_ for m in models if hasattr(m, "history_")}
+    hists = {m.alias_: m.history_ for m in models if hasattr(m, "history_")}  # fitted clones
     if hists:
         plotting.training_curves(hists).savefig(out / "training.png", dpi=110)
     print(f"plots: {', '.join(p.name for p in sorted(out.glob('*.png')))}")

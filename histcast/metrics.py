@@ -3,10 +3,14 @@
 Conventions: arrays of actuals `y` and forecasts are `(n_series, horizon)` (or anything that
 flattens consistently); NaN actuals are missing and are left out of every sum and mean.
 Per-series scores (MASE, MSIS) average over the horizon within a row, then over rows; pooled
-scores (WQL, coverage, sMAPE, CRPS) average over every observed point.
+scores (WQL, coverage, sMAPE, CRPS) average over every observed point. Rows whose seasonal scale
+is zero or undefined (a constant history) are left out of MASE and MSIS with a warning, and
+rows without observed actuals do not count. Everything is computed in float64.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import torch
@@ -84,15 +88,42 @@ def seasonal_scale(history, m: int) -> float:
 
 
 def _per_series(values, y) -> np.ndarray:
-    """Row means of `values (S, H)` over observed actuals."""
-    values = np.where(np.isnan(_arr(y)), np.nan, values)
-    return np.nanmean(np.atleast_2d(values), axis=-1)
+    """Row means of `values (S, H)` over observed actuals; NaN for rows with none."""
+    obs = ~np.isnan(np.atleast_2d(_arr(y)))
+    values = np.where(obs, np.atleast_2d(_arr(values)), 0.0)
+    count = obs.sum(-1)
+    return np.divide(values.sum(-1), count, out=np.full(count.shape, np.nan), where=count > 0)
+
+
+def scaled(scale) -> np.ndarray:
+    """Mask of usable seasonal scales `(S,)`: finite and positive. A constant history has scale
+    0 and a history without one seasonal pair has none; MASE and MSIS leave such series out."""
+    scale = _arr(scale).reshape(-1)
+    return np.isfinite(scale) & (scale > 0)
+
+
+def _scaled_mean(per_row, scale, name: str) -> float:
+    """Mean over rows of `per_row / scale`, leaving out rows without a usable scale (with a
+    warning, as the M4 scorer drops series it cannot scale) or without observed actuals."""
+    scale = _arr(scale).reshape(-1)
+    ok = scaled(scale)
+    if not ok.all():
+        warnings.warn(
+            f"{name}: {int((~ok).sum())} of {ok.size} series left out: their seasonal scale "
+            "(mean |y_t - y_(t-m)| of the history) is zero or undefined",
+            stacklevel=3,
+        )
+    ratio = per_row[ok] / scale[ok]
+    ratio = ratio[~np.isnan(ratio)]
+    return float(ratio.mean()) if ratio.size else float("nan")
 
 
 def mase(y, yhat, scale) -> float:
-    """Mean over series of [mean_h |y - yhat| / scale_s]; y, yhat `(S, H)`, scale `(S,)`."""
-    err = _per_series(np.abs(_arr(y) - _arr(yhat)), y)
-    return float(np.mean(err / _arr(scale).reshape(-1)))
+    """Mean over series of [mean_h |y - yhat| / scale_s]; y, yhat `(S, H)`, scale `(S,)`.
+
+    Series whose scale is zero or undefined are left out (warned); NaN when none is left.
+    """
+    return _scaled_mean(_per_series(np.abs(_arr(y) - _arr(yhat)), y), scale, "MASE")
 
 
 def smape(y, yhat) -> float:
@@ -103,14 +134,18 @@ def smape(y, yhat) -> float:
     return float(np.mean(np.divide(num, den, out=np.zeros_like(num), where=den > 0)))
 
 
+def interval_score(y, lo, hi, alpha: float = 0.05) -> np.ndarray:
+    """IS = (u - l) + (2/alpha)(l - y) 1{y < l} + (2/alpha)(y - u) 1{y > u}, elementwise."""
+    y, lo, hi = _arr(y), _arr(lo), _arr(hi)
+    return (hi - lo) + (2 / alpha) * ((lo - y) * (y < lo) + (y - hi) * (y > hi))
+
+
 def msis(y, lo, hi, scale, alpha: float = 0.05) -> float:
     """M4 MSIS: mean over series of the mean interval score divided by the seasonal scale.
 
-    IS = (u - l) + (2/alpha)(l - y) 1{y < l} + (2/alpha)(y - u) 1{y > u}.
+    Series whose scale is zero or undefined are left out (warned); NaN when none is left.
     """
-    y, lo, hi = _arr(y), _arr(lo), _arr(hi)
-    score = (hi - lo) + (2 / alpha) * ((lo - y) * (y < lo) + (y - hi) * (y > hi))
-    return float(np.mean(_per_series(score, y) / _arr(scale).reshape(-1)))
+    return _scaled_mean(_per_series(interval_score(y, lo, hi, alpha), y), scale, "MSIS")
 
 
 def coverage(y, lo, hi) -> float:

@@ -1,6 +1,6 @@
 """Validation and packing of long DataFrames (`unique_id, ds, y`) into one ragged panel.
 
-Series are stored the way statsforecast and GluonTS store them: every value in one float32
+Series are stored the way statsforecast and GluonTS store them: every value in one float64
 array `values (N,)`, series s occupying `values[indptr[s]:indptr[s + 1]]`, in time order.
 Timestamps are packed the same way (`ds (N,)`), as naive datetime64[ns] or int64 steps.
 
@@ -49,8 +49,9 @@ class Columns:
 class Panel:
     """A validated, sorted panel of regularly spaced series.
 
-    ids `(S,)`, values float32 `(N,)` with NaN for missing, indptr int64 `(S+1,)`,
-    ds `(N,)` datetime64[ns] or int64, freq a pandas offset (or an int step for integer `ds`).
+    ids `(S,)`, values float64 `(N,)` (the user's values, exactly) with NaN for missing,
+    indptr int64 `(S+1,)`, ds `(N,)` datetime64[ns] or int64, freq a pandas offset (or an int
+    step for integer `ds`).
     """
 
     ids: np.ndarray
@@ -130,7 +131,7 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
     starts = np.flatnonzero(np.concatenate([[True], ~same_id]))
     ids, indptr = sorted_ids[starts], np.append(starts, len(frame)).astype(np.int64)
     freq = check_regular(ids, ds_arr, indptr, freq)
-    values = frame["y"].to_numpy(np.float32)  # a copy (float64 -> float32)
+    values = frame["y"].to_numpy(np.float64, copy=True)
     observed = np.add.reduceat(~np.isnan(values), indptr[:-1])
     short = ids[observed < min_obs]
     if len(short):

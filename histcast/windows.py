@@ -90,9 +90,9 @@ def margin_sample(win: Windows, indptr: np.ndarray, context_length: int, seed: i
 
 @dataclass
 class Packed:
-    """A panel on one device: values `(N,)` float32 (NaN missing), calendar features `(N, F)`,
-    indptr `(S+1,)`, and each series' raw support lo, hi `(S,)` float64 (min and max of the
-    history the ranges come from, before the span floor and the margin)."""
+    """A panel on one device: values `(N,)` float64 (NaN missing), calendar features `(N, F)`,
+    indptr `(S+1,)`, and each series' robust range lo, hi `(S,)` float64 (of the history the
+    ranges come from, before the span floor and the margin: `bins.series_ranges`)."""
 
     values: torch.Tensor
     feats: torch.Tensor
@@ -160,8 +160,9 @@ def gather(
 
 @dataclass
 class UnitBatch:
-    """Windows in unit space: u `(B, C)` and y `(B, H)` are (value - lo) / (hi - lo) with NaN
-    where missing, ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`, support lo, hi `(B,)`."""
+    """Windows in unit space: u `(B, C)` and y `(B, H)` are float32 (value - lo) / (hi - lo)
+    clipped to [-1, 2], NaN where missing; ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`;
+    support lo, hi `(B,)` float64 in data units."""
 
     u: torch.Tensor
     ctx_feats: torch.Tensor
@@ -184,9 +185,12 @@ class UnitBatch:
 class UnitWindows:
     """Windows of a packed panel -> unit-space batches.
 
-    Each window's support is its context's [min, max] (`bin_range="window"`; a window with no
+    Each window's support is its context's robust range (`bin_range="window"`; a window with no
     observed value falls back to its series') or its series' (`"series"`), widened by the span
-    floor and `margin` (`bins.widen`).
+    floor and `margin` (`bins.widen`). Context values the robust range leaves out (spikes) are
+    read as missing, so one data-entry error cannot swamp the network's inputs. Values are
+    float64 up to the unit map; u and y enter the network (float32) clipped to
+    `bins.INPUT_CLIP` = [-1, 2] (a target that far outside is in an edge bin either way).
     """
 
     context_length: int
@@ -203,10 +207,17 @@ class UnitWindows:
             data.values, data.feats, data.indptr, series, cutoff,
             self.context_length, self.horizon, fut_feats,
         )  # fmt: skip
-        lo, hi = bins.widen(data.lo[series], data.hi[series], self.margin)
-        lo, hi = lo.to(batch.context.dtype), hi.to(batch.context.dtype)
+        series_lo, series_hi = data.lo[series], data.hi[series]
         if self.bin_range == "window":
-            lo, hi = bins.window_ranges(batch.context, self.margin, (lo, hi))
-        u = bins.to_unit(batch.context, lo.unsqueeze(-1), hi.unsqueeze(-1))
-        y = bins.to_unit(batch.target, lo.unsqueeze(-1), hi.unsqueeze(-1))
+            lo, hi = bins.window_ranges(batch.context, (series_lo, series_hi))
+        else:
+            lo, hi = series_lo, series_hi
+        # context values the robust range leaves out (spikes) are moved to its edge
+        context = torch.minimum(torch.maximum(batch.context, lo.unsqueeze(-1)), hi.unsqueeze(-1))
+        scale = torch.maximum(series_lo.abs(), series_hi.abs())
+        lo, hi = bins.widen(lo, hi, self.margin, scale)
+        clip = bins.INPUT_CLIP
+        u = bins.to_unit(context, lo.unsqueeze(-1), hi.unsqueeze(-1)).clamp(*clip)
+        y = bins.to_unit(batch.target, lo.unsqueeze(-1), hi.unsqueeze(-1)).clamp(*clip)
+        u, y = u.float(), y.float()
         return UnitBatch(u, batch.ctx_feats, batch.fut_feats, y, lo, hi)

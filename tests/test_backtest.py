@@ -3,9 +3,11 @@ import pandas as pd
 import pytest
 
 from histcast import metrics
-from histcast.backtest import LEVELS, cross_validation, evaluate
+from histcast.backtest import LEVELS, _scales, cross_validation, evaluate
 from histcast.baselines import SeasonalNaive
+from histcast.estimator import NotFittedError
 from histcast.forecaster import HistForecaster
+from histcast.panel import from_frame
 
 
 @pytest.fixture
@@ -72,3 +74,167 @@ def test_histogram_models_get_exact_crps(panel):
 def test_horizon_too_long(panel):
     with pytest.raises(ValueError, match="too short.*'b'"):
         cross_validation([SeasonalNaive(horizon=11)], panel, h=11, n_windows=2)
+
+
+# -- argument checks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"h": 0}, "h must be a positive integer; got 0"),
+     ({"h": 2.0}, "h must be a positive integer; got 2.0"),
+     ({"n_windows": 0}, "n_windows must be a positive integer; got 0"),
+     ({"n_windows": True}, "n_windows must be a positive integer; got True"),
+     ({"step_size": 0}, "step_size must be a positive integer; got 0"),
+     ({"step_size": -1}, "step_size must be a positive integer; got -1")],
+)  # fmt: skip
+def test_window_arguments_are_positive_integers(panel, kwargs, match):
+    args = {"h": 2, "n_windows": 1, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        cross_validation([SeasonalNaive(horizon=3)], panel, **args)
+
+
+def test_h_beyond_a_models_horizon_names_the_model(panel):
+    models = [SeasonalNaive(horizon=4), SeasonalNaive(horizon=2, alias="short")]
+    with pytest.raises(ValueError, match="'short' forecasts horizon=2 .* h=3"):
+        cross_validation(models, panel, h=3)
+
+
+def test_models_need_distinct_aliases(panel):
+    with pytest.raises(ValueError, match=r"share the alias\(es\) \['SeasonalNaive'\]"):
+        cross_validation([SeasonalNaive(horizon=2), SeasonalNaive(horizon=2)], panel, h=2)
+
+
+def test_actuals_are_the_callers_values(panel):
+    df = panel.assign(y=1e8 + np.arange(len(panel)) + 0.123)  # float32 would round these
+    cv = cross_validation([SeasonalNaive(horizon=2, season_length=1)], df, h=2, n_windows=2)
+    merged = cv.merge(df, on=["unique_id", "ds"], suffixes=("", "_true"))
+    assert cv["y"].dtype == np.float64
+    np.testing.assert_array_equal(merged["y"], merged["y_true"])
+    at_cut = cv.merge(df.rename(columns={"ds": "cutoff", "y": "y_cut"}), on=["unique_id", "cutoff"])
+    np.testing.assert_array_equal(at_cut["SeasonalNaive"], at_cut["y_cut"])
+
+
+# -- evaluate: bad frames, point-only models, unscaled series ----------------------------------
+
+
+@pytest.fixture
+def cv_snaive(panel):
+    return cross_validation([SeasonalNaive(horizon=3, season_length=1)], panel, h=3, n_windows=2)
+
+
+def test_evaluate_names_a_missing_quantile_column(panel, cv_snaive):
+    with pytest.raises(
+        ValueError, match=r"'SeasonalNaive' lacks column\(s\) \['SeasonalNaive-q-30'"
+    ):
+        evaluate(cv_snaive.drop(columns="SeasonalNaive-q-30"), panel)
+    with pytest.raises(ValueError, match="lacks column"):
+        evaluate(cv_snaive.drop(columns="SeasonalNaive-hi-95"), panel)
+
+
+def test_evaluate_names_series_missing_from_train(panel, cv_snaive):
+    with pytest.raises(ValueError, match=r"absent from train_df, e\.g\. \['b'\]"):
+        evaluate(cv_snaive, panel[panel.unique_id == "a"])
+
+
+def test_evaluate_point_only_model_gets_point_scores(panel, cv_snaive):
+    """A point forecast (e.g. from another library) is scored on MASE and sMAPE; the
+    distributional scores are NaN rather than an error."""
+    cv = cv_snaive.assign(Point=cv_snaive["SeasonalNaive-median"] + 0.5)
+    table = evaluate(cv, panel, season_length=1)
+    cv = cv.sort_values(["unique_id", "cutoff", "ds"])
+    y, point = (cv[c].to_numpy().reshape(4, 3) for c in ("y", "Point"))
+    hist = panel.groupby("unique_id")["y"]
+    scales = [metrics.seasonal_scale(hist.get_group(u).to_numpy()[:-k], 1)
+              for u in ("a", "b") for k in (6, 3)]  # fmt: skip
+    assert table.loc["Point", "MASE"] == pytest.approx(metrics.mase(y, point, scales))
+    assert table.loc["Point", "sMAPE"] == pytest.approx(metrics.smape(y, point))
+    assert table.loc["Point", ["CRPS", "WQL", "MSIS", "coverage_80"]].isna().all()
+    assert table.loc["SeasonalNaive", ["CRPS", "WQL", "MSIS", "coverage_80"]].notna().all()
+
+
+def test_constant_series_leave_mase_and_msis_with_a_count_and_one_warning(panel):
+    df = pd.concat([panel, panel[panel.unique_id == "b"].assign(unique_id="flat", y=3.0)])
+    cv = cross_validation([SeasonalNaive(horizon=3, season_length=1)], df, h=3, n_windows=2)
+    match = r"leave out 2 of 6 \(series, cutoff\) windows.*'flat'"
+    with pytest.warns(UserWarning, match=match) as rec:
+        table = evaluate(cv, df, season_length=1)
+    assert len(rec) == 1
+    row = table.loc["SeasonalNaive"]
+    assert np.isfinite(row[["MASE", "MSIS"]].astype(float)).all()
+    assert row["n_unscaled"] == 2
+    without = evaluate(cv[cv.unique_id != "flat"], df, season_length=1).loc["SeasonalNaive"]
+    assert row["MASE"] == pytest.approx(without["MASE"])
+    assert row["MSIS"] == pytest.approx(without["MSIS"])
+    assert without["n_unscaled"] == 0
+    with pytest.warns(UserWarning, match="seasonal scale is zero"):
+        per = evaluate(cv, df, season_length=1, per_series=True)
+    assert np.isnan(per.loc[("SeasonalNaive", "flat"), "MASE"])
+    assert per.loc[("SeasonalNaive", "flat"), "n_unscaled"] == 2
+    assert per.loc[("SeasonalNaive", "a"), "n_unscaled"] == 0
+
+
+def test_evaluate_handles_windows_of_different_lengths(panel, cv_snaive):
+    """Rows dropped from a window (e.g. missing actuals filtered out) must not shift the
+    per-window MASE/MSIS of the others."""
+    cv = cv_snaive.iloc[1:]  # window 1 of series 'a' keeps 2 of its 3 rows
+    table = evaluate(cv, panel, season_length=1).loc["SeasonalNaive"]
+    padded = cv_snaive.sort_values(["unique_id", "cutoff", "ds"]).copy()
+    padded.loc[padded.index[0], "y"] = np.nan  # same window, with the dropped actual missing
+    ref = evaluate(padded, panel, season_length=1).loc["SeasonalNaive"]
+    pd.testing.assert_series_equal(table, ref)
+
+
+def test_scales_match_seasonal_scale_per_window():
+    rng = np.random.default_rng(0)
+    parts = []
+    for i, (n, size) in enumerate([(5, 1e-3), (30, 1.0), (50, 1e5), (3, 1.0)]):
+        y = rng.normal(size=n) * size
+        y[2:][rng.random(n - 2) < 0.2] = np.nan
+        parts.append(pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(n) + i, "y": y}))
+    train = pd.concat(parts, ignore_index=True)
+    cv = pd.DataFrame({"unique_id": np.repeat(["s0", "s1", "s2", "s3"], 6),
+                       "cutoff": np.tile(np.arange(-1, 60, 12), 4)})  # fmt: skip
+    cv = cv.assign(ds=cv["cutoff"] + 1, y=1.0, M=1.0)
+    for m in (1, 4, 7):
+        got = _scales(cv.unique_id.to_numpy(), cv.cutoff.to_numpy(), from_frame(train),
+                      train.sort_values(["unique_id", "ds"]).y.to_numpy(), m)  # fmt: skip
+        hist = [train[(train.unique_id == u) & (train.ds <= c)].y.to_numpy()
+                for u, c in zip(cv.unique_id, cv.cutoff, strict=True)]  # fmt: skip
+        expected = [metrics.seasonal_scale(h, m) for h in hist]
+        np.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True)
+
+
+# -- the estimator contract: clones, refit ---------------------------------------------------
+
+
+def _tiny(horizon=3):
+    return HistForecaster(horizon=horizon, max_epochs=2, steps_per_epoch=5, hidden_size=8,
+                          n_bins=20, verbose=False)  # fmt: skip
+
+
+def test_refit_trains_every_window(panel):
+    cv = cross_validation([_tiny(), SeasonalNaive(horizon=3)], panel, h=3, n_windows=2,
+                          refit=True)  # fmt: skip
+    assert len(cv) == 2 * 2 * 3
+    assert cv[["HistTCN", "HistTCN-crps", "SeasonalNaive"]].notna().all().all()
+    assert (cv["HistTCN-q-10"] <= cv["HistTCN-q-90"]).all()
+    table = evaluate(cv, panel)
+    assert table.loc["HistTCN", "CRPS"] == pytest.approx(cv["HistTCN-crps"].mean())
+
+
+def test_cross_validation_leaves_the_callers_models_unchanged(panel):
+    """The backtest fits clones: a fitted model forecasts exactly as before, an unfitted one
+    stays unfitted, and no parameter changes."""
+    fitted = [_tiny().fit(panel), SeasonalNaive(horizon=3).fit(panel)]
+    unfitted = [_tiny(), SeasonalNaive(horizon=3)]
+    before = [m.forecast() for m in fitted]
+    params = [m.get_params() for m in fitted + unfitted]
+    cross_validation(fitted, panel, h=3, n_windows=2, refit=True)
+    cross_validation(unfitted, panel, h=3, n_windows=2)
+    for model, fc in zip(fitted, before, strict=True):
+        pd.testing.assert_frame_equal(model.forecast(), fc)
+    for model in unfitted:
+        with pytest.raises(NotFittedError):
+            model.forecast()
+    assert [m.get_params() for m in fitted + unfitted] == params

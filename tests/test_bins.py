@@ -18,22 +18,61 @@ def test_widen_by_hand_numpy_and_torch_agree():
     np.testing.assert_array_equal(thi.numpy(), whi)
 
 
-def test_series_ranges_raw_and_widened_ignore_nan():
-    values = np.array([1.0, np.nan, 3.0, 5.0, 5.0, 5.0], np.float32)
-    indptr = np.array([0, 3, 6])
+def test_span_floor_is_relative_to_the_data():
+    # a constant window at 5: span 0.1 x 5; at 0 in a series up to 200: 0.1 x 0.01 x 200
+    lo, hi = bins.widen(np.array([5.0, 0.0]), np.array([5.0, 0.0]), 0.0, np.array([5.0, 200.0]))
+    np.testing.assert_allclose(hi - lo, [0.5, 0.2])
+    lo, hi = bins.widen(np.array([0.0]), np.array([0.0]), 0.0, np.array([0.0]))
+    assert hi[0] - lo[0] == bins.TINY  # a series of zeros still gets a positive span
+    for c in (1e-7, 1e-6, 3.7, 1e12, 1e-250, 1e250):  # no absolute floor: equivariant
+        base = bins.widen(np.array([5.0, 0.0, 1.0]), np.array([5.0, 0.0, 4.0]), 0.1,
+                          np.array([5.0, 200.0, 4.0]))  # fmt: skip
+        scaled = bins.widen(c * np.array([5.0, 0.0, 1.0]), c * np.array([5.0, 0.0, 4.0]), 0.1,
+                            c * np.array([5.0, 200.0, 4.0]))  # fmt: skip
+        np.testing.assert_allclose(scaled, c * np.array(base), rtol=1e-14)
+
+
+@pytest.mark.parametrize(("n", "k"), [(1, 0), (9, 0), (10, 1), (100, 1), (101, 2), (336, 4)])
+def test_points_left_out_of_the_robust_range(n, k):
+    assert bins.n_trim(np.array([n]))[0] == k
+    assert bins.n_trim(torch.tensor([n]))[0] == k
+
+
+def test_window_ranges_by_hand():
+    nan = float("nan")
+    clean = list(range(6, 15)) + [10.0, 11.0, 12.0]  # 12 points in [6, 14]
+    spiked = clean[:5] + [1e6] + clean[6:]
+    ctx = torch.tensor([clean, spiked, [3.0, nan, 1.0] + [nan] * 9, [nan] * 12])
+    fallback = (torch.full((4,), -7.0), torch.full((4,), 7.0))
+    lo, hi = bins.window_ranges(ctx.double(), tuple(f.double() for f in fallback))
+    # clean: k = 1, trimmed [7, 13], R = 6, fences [1, 19]: [min, max] = [6, 14] is kept
+    # spiked (11 replaced by 1e6): trimmed [7, 14], fences [0, 21]: 1e6 is left out
+    # three points: no trimming, [1, 3]; no point: the fallback
+    assert lo.tolist() == [6.0, 6.0, 1.0, -7.0]
+    assert hi.tolist() == [14.0, 14.0, 3.0, 7.0]
+
+
+def test_series_ranges_robust_and_widened_ignore_nan():
+    values = np.array([1.0, np.nan, 3.0, 5.0, 5.0, 5.0] + list(range(20)) + [1e6], np.float64)
+    indptr = np.array([0, 3, 6, 27])
     lo, hi = bins.series_ranges(values, indptr)
-    np.testing.assert_array_equal(lo, [1.0, 5.0])
-    np.testing.assert_array_equal(hi, [3.0, 5.0])
+    np.testing.assert_array_equal(lo, [1.0, 5.0, 0.0])
+    np.testing.assert_array_equal(hi, [3.0, 5.0, 19.0])  # trimmed [1, 19]: 1e6 > 19 + 18
     wlo, whi = bins.series_ranges(values, indptr, margin=0.5)
     np.testing.assert_allclose([wlo[0], whi[0]], [0.0, 4.0])
-    assert whi[1] > wlo[1]  # a constant series still gets a positive span
+    assert whi[1] - wlo[1] == pytest.approx(0.1 * 5 * 2)  # floor 0.1 |centre|, then the margin
 
 
-def test_window_ranges_with_fallback():
-    ctx = torch.tensor([[1.0, float("nan"), 3.0], [float("nan")] * 3])
-    lo, hi = bins.window_ranges(ctx, 0.0, (torch.tensor([9.0, -1.0]), torch.tensor([9.0, 1.0])))
-    torch.testing.assert_close(lo, torch.tensor([1.0, -1.0]))
-    torch.testing.assert_close(hi, torch.tensor([3.0, 1.0]))
+def test_series_and_window_ranges_agree():
+    rng = np.random.default_rng(0)
+    values = rng.standard_t(2, size=60)
+    values[[3, 40]] = np.nan
+    lo, hi = bins.series_ranges(values, np.array([0, 25, 60]))
+    ctx = torch.full((2, 35), float("nan"), dtype=torch.float64)
+    ctx[0, :25], ctx[1] = torch.tensor(values[:25]), torch.tensor(values[25:])
+    wlo, whi = bins.window_ranges(ctx)
+    np.testing.assert_array_equal(wlo.numpy(), lo)
+    np.testing.assert_array_equal(whi.numpy(), hi)
 
 
 def test_unit_round_trip_and_edges():

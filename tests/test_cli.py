@@ -17,7 +17,8 @@ def test_backtest_quick_writes_its_files(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "HistGRU" in printed and "SeasonalNaive" in printed and "WQL" in printed
     # no training.png: cross_validation fits clones and does not hand their histories back
-    for f in ("forecasts.csv", "metrics.json", "fan_chart.png", "pit.png", "reliability.png"):
+    for f in ("forecasts.csv", "metrics.json", "fan_chart.png", "pit.png", "reliability.png",
+              "training.png"):  # fmt: skip
         assert (out / f).exists(), f
     result = json.loads((out / "metrics.json").read_text())
     metrics = {r["model"]: r["WQL"] for r in result["metrics"]}

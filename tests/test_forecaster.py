@@ -124,8 +124,8 @@ def coverage90(dist, y) -> float:
     return ((y >= q[..., 0]) & (y <= q[..., 1])).double().mean().item()
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the bimodal fit is over-dispersed (0.975-0.99)")
 def test_ninety_percent_interval_coverage_bimodal(bimodal_fits):
+    # 0.975-0.99 (over-dispersed) until the robust support of session 5
     dist, y, _ = bimodal_fits["histogram"]
     assert 0.85 <= coverage90(dist, y) <= 0.95
 
@@ -300,3 +300,37 @@ def test_forecast_from_new_data_of_another_frequency_or_kind_raises(small_panel)
     aware = small_panel.assign(ds=small_panel["ds"].dt.tz_localize("UTC"))
     with pytest.raises(TypeError, match="timezone"):
         model.forecast(aware)
+
+
+# -- robustness to outliers ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def clean_fit():
+    """Four hourly series living in [6, 14] (daily cycle and noise), and a model fit on them."""
+    rng = np.random.default_rng(0)
+    t = np.arange(500)
+    frames = [
+        pd.DataFrame({"unique_id": f"s{i}", "ds": pd.date_range("2024-01-01", periods=500,
+                      freq="h"), "y": 10 + 3 * np.sin(2 * np.pi * (t + 5 * i) / 24)
+                      + rng.normal(0, 0.3, 500)})
+        for i in range(4)
+    ]  # fmt: skip
+    df = pd.concat(frames, ignore_index=True)
+    kw = dict(max_epochs=10, steps_per_epoch=20, hidden_size=16, n_bins=50, verbose=False)
+    return df, HistForecaster(horizon=12, **kw).fit(df)
+
+
+@pytest.mark.parametrize("back", [1, 10, 100, 300])
+def test_one_spike_in_the_context_moves_the_forecast_only_a_little(clean_fit, back):
+    """A data-entry error of 1e6 `back` steps before the end of a series in [6, 14] (today's
+    probe: the median came out near -1,800 with an 80% interval of +-10,000)."""
+    df, model = clean_fit
+    spiked = df.copy()
+    spiked.loc[spiked.index[499 - back + 1], "y"] = 1e6  # series s0 ends at row 499
+    clean, hit = model.forecast(df), model.forecast(spiked)
+    s0 = clean["unique_id"] == "s0"
+    diff = (hit.loc[s0, "HistTCN-median"] - clean.loc[s0, "HistTCN-median"]).abs()
+    assert diff.max() < 1.0, diff.max()  # the series' daily swing is +-3
+    width = lambda fc: (fc["HistTCN-hi-80"] - fc["HistTCN-lo-80"])[s0]  # noqa: E731
+    ratio = width(hit) / width(clean)
+    assert ratio.between(0.5, 2.0).all(), ratio.describe()
+    pd.testing.assert_frame_equal(hit[~s0], clean[~s0])  # other series untouched

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,41 @@ def test_pit_of_uniform():
 def test_bad_levels_raise():
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
         metrics.wql(Y, Q, [0.1, 0.5, 1.0])
+
+
+def test_mase_and_msis_leave_out_series_without_a_scale():
+    """A constant history (scale 0) or one without a seasonal pair (NaN) cannot scale a
+    series: it is left out with a warning, not turned into inf / NaN for the whole panel."""
+    y = np.array([[1.0, 2.0], [5.0, 5.0], [3.0, 3.0]])
+    yhat = y + np.array([[1.0], [2.0], [4.0]])
+    lo, hi = y - 1, y + 1  # width 2, no penalty
+    with pytest.warns(UserWarning, match="MASE: 2 of 3 series left out"):
+        assert metrics.mase(y, yhat, [2.0, 0.0, np.nan]) == pytest.approx(0.5)
+    with pytest.warns(UserWarning, match="MSIS: 1 of 3 series left out"):
+        assert metrics.msis(y, lo, hi, [2.0, 0.0, 4.0]) == pytest.approx((1 + 0.5) / 2)
+    with pytest.warns(UserWarning):
+        assert np.isnan(metrics.mase(y[1:], yhat[1:], [0.0, 0.0]))
+    np.testing.assert_array_equal(metrics.scaled([1.0, 0.0, -1.0, np.nan, np.inf]),
+                                  [True, False, False, False, False])  # fmt: skip
+
+
+def test_series_without_observed_actuals_do_not_count():
+    y = np.array([[1.0, 2.0], [np.nan, np.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice"
+        assert metrics.mase(y, y + 1, [1.0, 1.0]) == pytest.approx(1.0)
+        assert metrics.msis(y, y - 1, y + 1, [4.0, 1.0]) == pytest.approx(0.5)
+
+
+def test_interval_score_by_hand():
+    # width 2; below by 1: 2 + 40 * 1; above by 2: 2 + 40 * 2
+    got = metrics.interval_score([1.0, -1.0, 4.0], [0.0, 0.0, 0.0], [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(got, [2.0, 42.0, 82.0])
+
+
+def test_scores_are_float64():
+    y = np.array([[1e8 + 0.5, 1e8 + 1.5]], dtype=np.float64)  # float32 cannot tell these apart
+    yhat = np.array([[1e8 + 1.0, 1e8 + 1.0]])
+    assert metrics.mase(y, yhat, [1.0]) == 0.5
+    assert metrics.smape(y, yhat) > 0
+    assert metrics.coverage(y, yhat - 0.25, yhat + 0.75) == 0.5

@@ -286,7 +286,6 @@ def test_panel_arrays_are_copies_and_to_frame_keeps_values():
     assert list(named.columns) == ["id", "t", "v"]
 
 
-@pytest.mark.xfail(strict=True, reason="Panel.values is float32 until the float64 switch")
 def test_to_frame_keeps_float64_values_exactly():
     df = one([1, 2, 3], y=[0.1, 1e-300 + 1.0, 123456789.123])
     np.testing.assert_array_equal(from_frame(df).to_frame()["y"], df["y"])

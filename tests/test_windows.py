@@ -91,14 +91,14 @@ def test_margin_sample_keeps_windows_with_half_a_context():
 def test_unit_windows_by_hand():
     panel = tiny_panel()
     data = Packed.from_panel(panel, panel.freq, "cpu")
-    np.testing.assert_array_equal(data.lo.numpy(), [0.0, 10.0])  # raw series [min, max]
+    np.testing.assert_array_equal(data.lo.numpy(), [0.0, 10.0])  # robust series range
     np.testing.assert_array_equal(data.hi.numpy(), [3.0, 30.0])
     win = training_windows(panel.indptr, panel.lengths).take([2, 4])  # cutoffs 2 and 5
     batch = UnitWindows(context_length=2, horizon=2, bin_range="window", margin=0.5)(data, win)
     # window 0: context [1, 2], span 1 widened to 2 around 1.5 -> [0.5, 2.5]
     # window 1: context [10, 20], span 10 -> [5, 25]
-    torch.testing.assert_close(batch.lo, torch.tensor([0.5, 5.0]))
-    torch.testing.assert_close(batch.hi, torch.tensor([2.5, 25.0]))
+    torch.testing.assert_close(batch.lo, torch.tensor([0.5, 5.0], dtype=torch.float64))
+    torch.testing.assert_close(batch.hi, torch.tensor([2.5, 25.0], dtype=torch.float64))
     torch.testing.assert_close(batch.u, torch.tensor([[0.25, 0.75], [0.25, 0.75]]))
     torch.testing.assert_close(batch.y, torch.tensor([[1.25, NAN], [1.25, NAN]]), equal_nan=True)
     edges = batch.edges(4)
@@ -113,7 +113,7 @@ def test_unit_windows_series_range():
     data = Packed.from_panel(panel, panel.freq, "cpu")
     win = last_windows(panel.indptr)
     batch = UnitWindows(context_length=2, horizon=1, bin_range="series", margin=0.0)(data, win)
-    torch.testing.assert_close(batch.lo, torch.tensor([0.0, 10.0]))
+    torch.testing.assert_close(batch.lo, torch.tensor([0.0, 10.0], dtype=torch.float64))
     torch.testing.assert_close(batch.u[0], torch.tensor([2 / 3, 1.0]))
 
 
