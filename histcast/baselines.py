@@ -19,7 +19,7 @@ from scipy.stats import norm
 from .estimator import Estimator
 from .features import season_length
 from .frames import LEVELS, check_forecast_args, forecast_index, forecast_levels, quantile_frame
-from .panel import Columns, from_frame
+from .panel import Columns, from_frame, from_frame_like
 
 
 class Baseline(Estimator):
@@ -58,7 +58,7 @@ class Baseline(Estimator):
         """Forecast frame of the `horizon` steps after each series' end (of `df` when given)."""
         self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
-        panel = self.panel_ if df is None else from_frame(df, self.columns_, self.panel_.freq)
+        panel = self.panel_ if df is None else from_frame_like(df, self.columns_, self.panel_.freq)
         levels = forecast_levels(quantiles, level)
         h, m = self.horizon, self.season_length_
         means, qs = [], []

@@ -15,7 +15,7 @@ from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
 from .heads import HEADS
 from .losses import TARGETS
 from .network import ForecastNet, ModelConfig
-from .panel import Columns, Panel, from_frame
+from .panel import Columns, Panel, from_frame, from_frame_like
 from .training import SCHEDULES, TrainConfig, fit_model, holdout_size
 from .windows import (
     Packed,
@@ -225,10 +225,7 @@ class HistForecaster(Estimator):
         return forecast_frame(index, dist, self.alias_, quantiles, level)
 
     def _new_panel(self, df: pd.DataFrame) -> Panel:
-        panel = from_frame(df, self.columns_, self.freq_)
-        if panel.freq != self.freq_:
-            raise ValueError(f"frequency {panel.freq} differs from the fitted {self.freq_}")
-        return panel
+        return from_frame_like(df, self.columns_, self.freq_)
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path) -> None:

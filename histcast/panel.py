@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .frequency import check_regular, future_timestamps, show
+from .frequency import check_regular, future_timestamps, is_int_step, show
 
 MAX_ABS = 1e300  # largest |y| accepted: spans and margins of such values stay finite in float64
 _NS_FIRST_DAY, _NS_LAST_DAY = np.datetime64("1677-09-22"), np.datetime64("2262-04-11")
@@ -322,3 +322,24 @@ def _check_duplicates(ids: np.ndarray, ds: np.ndarray, dup: np.ndarray, cols: Co
             f"{int(dup.sum())} duplicate ({cols.id}, {cols.time}) rows, e.g. series "
             f"{show(ids[i])!r} at {when}"
         )
+
+
+def from_frame_like(df: pd.DataFrame, cols: Columns, freq) -> Panel:
+    """`from_frame` for new data given to a fitted model: `df` must have the model's
+    frequency `freq`. When it does not, the error says what `df` holds instead."""
+    try:
+        return from_frame(df, cols, freq)
+    except (TypeError, ValueError) as err:
+        try:
+            own = from_frame(df, cols).freq
+        except (TypeError, ValueError):
+            raise err from None
+
+        def describe(f):
+            return f"integer steps of {f}" if is_int_step(f) else f"frequency {f.freqstr!r}"
+
+        if own == freq:
+            raise
+        raise ValueError(
+            f"the model was fitted on {describe(freq)}; the new data has {describe(own)}"
+        ) from err

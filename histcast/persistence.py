@@ -1,9 +1,16 @@
-"""Saving and loading fitted forecasters: `config.json` (arguments, architecture, fitted
-choices) and `state.pt` (weights and the packed training panel), read back with
-`torch.load(weights_only=True)` so a file can hold no code."""
+"""Saving and loading fitted forecasters.
+
+A saved model is a directory with `state.pt` (weights and the packed training panel, read back
+with `torch.load(weights_only=True)`, so the file can hold no code) and `config.json` (the
+arguments, the architecture, the fitted choices, and the sha256 of `state.pt`). `load` trusts
+neither file: a checksum that does not match, a truncated or edited file, arrays whose shapes
+disagree with the config, or weights that do not fit the architecture all raise one
+`ValueError` that names the file.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,24 +21,18 @@ from .frequency import freq_from_json, freq_to_json
 from .network import ForecastNet, ModelConfig
 from .panel import Columns, Panel
 
+FORMAT = 1
 FITTED = ("margin_", "outside_share_", "val_size_", "history_")  # plain JSON-able choices
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def save(model, path) -> None:
-    """Write `path/config.json` and `path/state.pt` for a fitted `HistForecaster`."""
+    """Write `path/state.pt`, then `path/config.json` (with the state's checksum)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    params = model.get_params()
-    params["freq"] = freq_to_json(params["freq"])
-    meta = {
-        "params": params,
-        "model": model.config_.to_dict(),
-        "columns": vars(model.columns_),
-        "freq": freq_to_json(model.freq_),
-        "ids": model.panel_.ids.tolist(),
-        "fitted": {k: getattr(model, k) for k in FITTED},
-    }
-    (path / "config.json").write_text(json.dumps(meta, indent=1, default=str))
     panel = model.panel_
     state = {
         "model": model.model_.state_dict(),
@@ -40,28 +41,101 @@ def save(model, path) -> None:
         "ds": torch.from_numpy(panel.ds.astype(np.int64)),
     }
     torch.save(state, path / "state.pt")
+    params = model.get_params()
+    params["freq"] = freq_to_json(params["freq"])
+    meta = {
+        "format": FORMAT,
+        "class": type(model).__name__,
+        "params": params,
+        "model": model.config_.to_dict(),
+        "columns": vars(model.columns_),
+        "freq": freq_to_json(model.freq_),
+        "ids": panel.ids.tolist(),
+        "fitted": {k: getattr(model, k) for k in FITTED},
+        "state_sha256": _sha256(path / "state.pt"),
+    }
+    (path / "config.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
 def load(cls, path, device: str = "cpu"):
-    """Rebuild a fitted `cls` (e.g. `HistForecaster`) from `save`'s files."""
+    """Rebuild a fitted `cls` (e.g. `HistForecaster`) from `save`'s files, checking them."""
     path = Path(path)
-    meta = json.loads((path / "config.json").read_text())
-    state = torch.load(path / "state.pt", map_location=device, weights_only=True)
-    params = meta["params"]
-    model = cls(**{**params, "freq": freq_from_json(params["freq"])})
-    model.columns_ = Columns(**meta["columns"])
-    model.freq_ = freq_from_json(meta["freq"])
+    meta = _read_config(path / "config.json")
+    state = _read_state(path / "state.pt", meta, device)
+    where = f"{path / 'config.json'}"
+    try:
+        params = meta["params"]
+        model = cls(**{**params, "freq": freq_from_json(params["freq"])})
+        model.columns_ = Columns(**meta["columns"])
+        model.freq_ = freq_from_json(meta["freq"])
+        for k in FITTED:
+            setattr(model, k, meta["fitted"][k])
+        model.config_ = ModelConfig(**meta["model"])
+        ids = np.asarray(meta["ids"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{where} is not a valid histcast model config: {err!r}") from err
     ds = state["ds"].numpy()
     if not isinstance(model.freq_, int):
         ds = ds.astype("datetime64[ns]")
-    model.panel_ = Panel(
-        np.asarray(meta["ids"]), state["values"].numpy(), state["indptr"].numpy(), ds, model.freq_
-    )
-    for k, v in meta["fitted"].items():
-        setattr(model, k, v)
-    model.config_ = ModelConfig(**meta["model"])
-    net = ForecastNet(model.config_).to(device)
-    net.load_state_dict(state["model"])
+    values, indptr = state["values"].numpy(), state["indptr"].numpy()
+    _check_panel(path / "state.pt", ids, values, indptr, ds)
+    model.panel_ = Panel(ids, values, indptr, ds, model.freq_)
+    try:
+        net = ForecastNet(model.config_).to(device)
+        net.load_state_dict(state["model"])
+    except (RuntimeError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"{path / 'state.pt'}: the weights do not fit the architecture in {where} ({err})"
+        ) from err
     net.eval()
     model.model_ = net
     return model
+
+
+def _read_config(file: Path) -> dict:
+    try:
+        meta = json.loads(file.read_text())
+    except FileNotFoundError as err:
+        raise ValueError(f"{file} does not exist: not a saved histcast model") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{file} is not valid JSON (truncated or corrupt?): {err}") from err
+    if not isinstance(meta, dict) or "params" not in meta or "model" not in meta:
+        raise ValueError(f"{file} is not a histcast model config")
+    if meta.get("format", FORMAT) > FORMAT:
+        raise ValueError(f"{file} was written by a newer histcast (format {meta['format']})")
+    return meta
+
+
+def _read_state(file: Path, meta: dict, device) -> dict:
+    if not file.exists():
+        raise ValueError(f"{file} does not exist: the saved model is incomplete")
+    expected = meta.get("state_sha256")
+    if expected is not None and _sha256(file) != expected:
+        raise ValueError(
+            f"{file} does not match the checksum in config.json: it was changed, truncated or "
+            "comes from another model"
+        )
+    try:
+        state = torch.load(file, map_location=device, weights_only=True)
+    except Exception as err:  # noqa: BLE001 (torch raises many kinds for a corrupt file)
+        raise ValueError(f"{file} cannot be read as saved weights: {err}") from err
+    missing = {"model", "values", "indptr", "ds"} - set(state if isinstance(state, dict) else ())
+    if missing:
+        raise ValueError(f"{file} lacks {sorted(missing)}: not a histcast state file")
+    return state
+
+
+def _check_panel(file: Path, ids, values, indptr, ds) -> None:
+    """The packed panel's arrays agree with each other and with the saved ids."""
+    ok = (
+        indptr.ndim == 1
+        and len(indptr) == len(ids) + 1
+        and indptr[0] == 0
+        and (np.diff(indptr) > 0).all()
+        and indptr[-1] == len(values) == len(ds)
+    )
+    if not ok:
+        raise ValueError(
+            f"{file}: the packed series ({len(values)} values, {len(indptr) - 1} series) do not "
+            f"match the {len(ids)} series in config.json"
+        )

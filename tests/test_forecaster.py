@@ -6,7 +6,7 @@ from conftest import check_forecaster, split_last
 
 from histcast import bins
 from histcast.estimator import NotFittedError, clone
-from histcast.forecaster import HistForecaster
+from histcast.forecaster import HistForecaster, default_context_length, default_patch_size
 from histcast.network import ModelConfig
 from histcast.synthetic import make_panel
 from histcast.training import TrainConfig
@@ -334,3 +334,30 @@ def test_one_spike_in_the_context_moves_the_forecast_only_a_little(clean_fit, ba
     ratio = width(hit) / width(clean)
     assert ratio.between(0.5, 2.0).all(), ratio.describe()
     pd.testing.assert_frame_equal(hit[~s0], clean[~s0])  # other series untouched
+
+
+# -- defaults that follow the frequency ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("freq", "horizon", "expected"),
+    [
+        ("h", 48, 336),  # two weeks of hours
+        ("D", 14, 42),  # three horizons (a year is too long a cycle)
+        ("MS", 18, 54),  # three horizons
+        ("QS", 8, 24),
+    ],
+)
+def test_default_context_follows_the_frequency(freq, horizon, expected):
+    assert default_context_length(pd.tseries.frequencies.to_offset(freq), horizon) == expected
+
+
+def test_default_context_weekly_covers_two_years():
+    c = default_context_length(pd.tseries.frequencies.to_offset("W-SUN"), 13)
+    assert 104 <= c <= 106
+
+
+def test_default_context_for_integer_index():
+    assert default_context_length(1, 10) == 30
+
+
+def test_default_patch_is_one_day_for_hourly():
+    assert default_patch_size(pd.tseries.frequencies.to_offset("h"), 336) == 24

@@ -3,7 +3,14 @@ import pytest
 import torch
 
 from histcast.losses import histogram_loss
-from histcast.training import TrainConfig, batches_of, fit_model, holdout_size, unit_crps
+from histcast.training import (
+    TrainConfig,
+    batches_of,
+    fit_model,
+    holdout_size,
+    lr_factor,
+    unit_crps,
+)
 from histcast.windows import UnitBatch, recency_weights, training_windows
 
 
@@ -81,3 +88,11 @@ def test_holdout_rule_by_hand():
     assert holdout_size("auto", 6, cfg, np.array([6, 6])) == 0  # 1000 / 10 = 100: not more
     assert holdout_size(None, 6, cfg, np.array([5])) == 6
     assert holdout_size(3, 6, cfg, np.array([5])) == 3
+
+
+def test_cosine_schedule_by_hand():
+    f = lr_factor(TrainConfig(lr_schedule="cosine", max_steps=100))
+    np.testing.assert_allclose([f(0), f(50), f(100), f(500)], [1.0, 0.525, 0.05, 0.05])
+    assert lr_factor(TrainConfig(lr_schedule="constant"))(10) == 1.0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lr_factor(TrainConfig(lr_schedule="step"))

@@ -1,0 +1,118 @@
+"""Saved models: round trips, and files that `load` must refuse with one clear error."""
+
+import hashlib
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from histcast.forecaster import HistForecaster
+
+FAST = dict(max_epochs=2, steps_per_epoch=5, hidden_size=16, n_bins=30, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def saved(small_panel, tmp_path_factory):
+    model = HistForecaster(horizon=3, **FAST).fit(small_panel)
+    path = tmp_path_factory.mktemp("saved") / "m"
+    model.save(path)
+    return model, path
+
+
+def copy_of(path, tmp_path):
+    dst = tmp_path / "copy"
+    dst.mkdir()
+    for f in ("config.json", "state.pt"):
+        (dst / f).write_bytes((path / f).read_bytes())
+    return dst
+
+
+def test_round_trip_is_identical(saved):
+    model, path = saved
+    pd.testing.assert_frame_equal(HistForecaster.load(path).forecast(), model.forecast())
+
+
+def test_truncated_state_is_refused_naming_the_file(saved, tmp_path):
+    _, path = saved
+    bad = copy_of(path, tmp_path)
+    data = (bad / "state.pt").read_bytes()
+    (bad / "state.pt").write_bytes(data[: len(data) - 100])
+    with pytest.raises(ValueError, match=r"state\.pt does not match the checksum"):
+        HistForecaster.load(bad)
+
+
+def rewrite_state(bad, edit):
+    """Edit state.pt and fix the checksum, as a tool that rewrites the file would."""
+    state = torch.load(bad / "state.pt", weights_only=True)
+    edit(state)
+    torch.save(state, bad / "state.pt")
+    meta = json.loads((bad / "config.json").read_text())
+    meta["state_sha256"] = hashlib.sha256((bad / "state.pt").read_bytes()).hexdigest()
+    (bad / "config.json").write_text(json.dumps(meta))
+
+
+def test_arrays_that_disagree_with_the_config_are_refused(saved, tmp_path):
+    _, path = saved
+    bad = copy_of(path, tmp_path)
+    rewrite_state(bad, lambda s: s.update(values=s["values"][:-5]))
+    with pytest.raises(ValueError, match=r"state\.pt: the packed series"):
+        HistForecaster.load(bad)
+
+
+def test_changed_architecture_is_refused(saved, tmp_path):
+    _, path = saved
+    bad = copy_of(path, tmp_path)
+    meta = json.loads((bad / "config.json").read_text())
+    meta["model"]["hidden_size"] = 32
+    (bad / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="do not fit the architecture"):
+        HistForecaster.load(bad)
+
+
+@pytest.mark.parametrize("cut", [10, 200])
+def test_truncated_json_is_refused_naming_the_file(saved, tmp_path, cut):
+    _, path = saved
+    bad = copy_of(path, tmp_path)
+    (bad / "config.json").write_text((path / "config.json").read_text()[:cut])
+    with pytest.raises(ValueError, match=r"config\.json is not valid JSON"):
+        HistForecaster.load(bad)
+
+
+def test_missing_files_and_foreign_configs(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(ValueError, match="does not exist"):
+        HistForecaster.load(tmp_path / "nowhere")
+    bad = copy_of(path, tmp_path)
+    (bad / "state.pt").unlink()
+    with pytest.raises(ValueError, match="incomplete"):
+        HistForecaster.load(bad)
+    (bad / "config.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="not a histcast model config"):
+        HistForecaster.load(bad)
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_a_pickle_with_code_is_refused(saved, tmp_path):
+    _, path = saved
+    bad = copy_of(path, tmp_path)
+    (bad / "state.pt").write_bytes(pickle.dumps(Evil()))
+    meta = json.loads((bad / "config.json").read_text())
+    del meta["state_sha256"]  # even without a checksum, weights_only refuses code
+    (bad / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="cannot be read as saved weights"):
+        HistForecaster.load(bad)
+
+
+def test_saved_values_are_exact_float64(saved):
+    model, path = saved
+    loaded = HistForecaster.load(path)
+    assert loaded.panel_.values.dtype == np.float64
+    np.testing.assert_array_equal(loaded.panel_.values, model.panel_.values)
