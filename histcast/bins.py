@@ -104,16 +104,15 @@ def window_ranges(context: torch.Tensor, fallback=None):
     """
     observed = ~torch.isnan(context)
     n = observed.sum(-1)
-    ordered = torch.where(observed, context, torch.inf).sort(-1).values  # NaN (inf) last
-    k, last = n_trim(n), (n - 1).clamp_min(0)
-
-    def pick(pos):  # the value at a sorted position, per window
-        return ordered.gather(-1, pos.unsqueeze(-1)).squeeze(-1)
-
-    f_lo, f_hi = fences(pick(k), pick(last - k))
-    below = (ordered < f_lo.unsqueeze(-1)).sum(-1)
-    above = ((ordered > f_hi.unsqueeze(-1)) & ordered.isfinite()).sum(-1)
-    lo, hi = pick(below), pick(last - above)
+    k = n_trim(n)  # (B,)
+    # at most k values lie beyond a fence, so the k_max + 1 extremes of each side decide the
+    # range: topk is O(C) where a sort is O(C log C) (a tenth of a training step on a CPU)
+    m = min(int(n_trim(torch.tensor(context.shape[-1]))) + 1, context.shape[-1])
+    small = torch.where(observed, context, torch.inf).topk(m, -1, largest=False).values
+    big = torch.where(observed, context, -torch.inf).topk(m, -1).values
+    f_lo, f_hi = fences(small.gather(-1, k[:, None])[:, 0], big.gather(-1, k[:, None])[:, 0])
+    lo = torch.where(small >= f_lo[:, None], small, torch.inf).amin(-1)
+    hi = torch.where(big <= f_hi[:, None], big, -torch.inf).amax(-1)
     if fallback is not None:
         empty = n == 0
         lo, hi = torch.where(empty, fallback[0], lo), torch.where(empty, fallback[1], hi)
