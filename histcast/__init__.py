@@ -8,6 +8,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "Histogram": "distributions",
+    "HistEnsemble": "ensemble",
     "HistForecaster": "forecaster",
     "clone": "estimator",
     "cross_validation": "backtest",

@@ -4,6 +4,11 @@
 window forecasts the `h` points after its cutoff. The output has the id and time columns,
 `cutoff`, `y` (the caller's values, float64) and one block of columns per model alias. Models
 that give histograms also get an exact `<alias>-crps` column.
+
+Covariates, as neuralforecast backtests them: each window's future-known covariates are the
+rows of `df` after its cutoff (`futr_df`), its history's covariates the rows before;
+`static_df` goes to the models that list static covariates. Models that cannot use covariates
+say so once, with a warning, and forecast from y alone.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import pandas as pd
 
 from . import metrics
 from .estimator import clone
+from .exog_frames import aligned
 from .features import season_length as default_season_length
 from .frames import INTERVALS, LEVELS, forecast_frame, quantile_name
 from .panel import Columns, from_frame
@@ -24,8 +30,9 @@ POINT_METRICS = ("MASE", "sMAPE")
 
 
 def cross_validation(
-    models, df, h, n_windows=1, step_size=None, refit=False, cols=None, return_models=False
-):
+    models, df, h, n_windows=1, step_size=None, refit=False, cols=None, return_models=False,
+    static_df=None,
+):  # fmt: skip
     """Backtest `models` (a list of HistForecaster or baselines, or one model) on `n_windows`
     cutoffs per series.
 
@@ -35,7 +42,8 @@ def cross_validation(
     `refit=True` retrains it for every window. Baselines fit each series at every cutoff either
     way (they are per-series models). Every model is fitted as a `clone`: the caller's objects
     are never refitted or changed; `return_models=True` returns `(frame, fitted clones)`, the
-    clones as fitted for the last window (e.g. for their training history).
+    clones as fitted for the last window (e.g. for their training history). Covariate
+    columns that the models list are read from `df`; `static_df` holds static covariates.
     """
     cols = cols or Columns()
     h, n_windows = _positive_int("h", h), _positive_int("n_windows", n_windows)
@@ -43,6 +51,9 @@ def cross_validation(
     models = _check_models(models, h)
     panel = from_frame(df, cols)  # validation; also gives lengths and the frequency
     frame = panel.to_frame(cols)
+    exog = _covariate_columns(models, static_df)
+    if exog:  # the covariate columns, in the panel's row order
+        frame = pd.concat([frame, aligned(df, cols, exog, panel.freq)], axis=1)
     pos = frame.groupby(cols.id, sort=False).cumcount().to_numpy()
     length = np.repeat(panel.lengths, panel.lengths)
     need = h + (n_windows - 1) * step_size + 2
@@ -56,13 +67,15 @@ def cross_validation(
     for w in range(n_windows):
         back = h + (n_windows - 1 - w) * step_size  # points after the cutoff, per series
         history = frame[pos < length - back]
-        future = frame[(pos >= length - back) & (pos < length - back + h)]
+        is_after = pos >= length - back
+        after = frame[is_after]  # the future-known covariates come from here
+        future = frame[is_after & (pos < length - back + h)][[cols.id, cols.time, cols.target]]
         cutoff = history.groupby(cols.id, sort=False)[cols.time].max()
         block = future.assign(cutoff=future[cols.id].map(cutoff))
         for i, model in enumerate(models):
             if refit or w == 0:
-                fitted[i] = clone(model).fit(history, cols.id, cols.time, cols.target)
-            fc = _window_forecast(fitted[i], history, future, cols)
+                fitted[i] = _fit(clone(model), history, static_df, cols)
+            fc = _window_forecast(fitted[i], history, future, cols, after)
             block = block.merge(fc, on=[cols.id, cols.time], how="left")
             _check_forecast_rows(block, fitted[i].alias_, cols)
         out.append(block)
@@ -70,6 +83,42 @@ def cross_validation(
     first = [cols.id, cols.time, "cutoff", cols.target]
     res = res[first + [c for c in res.columns if c not in first]]
     return (res, fitted) if return_models else res
+
+
+def exog_lists(model) -> tuple[list, list, list] | None:
+    """A model's (futr, hist, stat) covariate lists (an ensemble's: its forecaster's); None for
+    a model that cannot use covariates."""
+    for m in (model, getattr(model, "forecaster", None)):
+        if m is not None and hasattr(m, "futr_exog_list"):
+            lists = ("futr_exog_list", "hist_exog_list", "stat_exog_list")
+            return tuple(list(getattr(m, k, None) or []) for k in lists)
+    return None
+
+
+def _covariate_columns(models, static_df) -> list[str]:
+    """The futr and hist columns some model lists (in order, once each); warns once for every
+    model that cannot use covariates when some model does."""
+    lists = [exog_lists(m) for m in models]
+    names = list(dict.fromkeys(c for ls in lists if ls for c in ls[0] + ls[1]))
+    if static_df is not None and not any(ls and ls[2] for ls in lists):
+        raise ValueError("static_df was given, but no model lists static covariates")
+    if names or static_df is not None:
+        for model, ls in zip(models, lists, strict=True):
+            if ls is None:
+                warnings.warn(
+                    f"{model.alias_} cannot use covariates; it forecasts from y alone",
+                    stacklevel=3,
+                )
+    return names
+
+
+def _fit(model, history, static_df, cols):
+    """Fit a clone on a window's history; static covariates go to models that list them."""
+    kw = dict(id_col=cols.id, time_col=cols.time, target_col=cols.target)
+    lists = exog_lists(model)
+    if lists and lists[2]:
+        kw["static_df"] = static_df
+    return model.fit(history, **kw)
 
 
 def _positive_int(name: str, value) -> int:
@@ -108,12 +157,15 @@ def _check_forecast_rows(block, alias, cols) -> None:
         )
 
 
-def _window_forecast(model, history, future, cols):
+def _window_forecast(model, history, future, cols, after):
     """One fitted model's forecasts after the cutoff; models that give a predictive
-    distribution (`predict_distribution`) add an exact CRPS column."""
+    distribution (`predict_distribution`) add an exact CRPS column. A model with future-known
+    covariates reads them from `after`, the rows after the cutoff."""
+    lists = exog_lists(model)
+    kw = {"futr_df": after[[cols.id, cols.time, *lists[0]]]} if lists and lists[0] else {}
     if not hasattr(model, "predict_distribution"):
-        return model.forecast(history, quantiles=LEVELS, level=INTERVALS)
-    dist, index = model.predict_distribution(history)  # one network pass for both outputs
+        return model.forecast(history, quantiles=LEVELS, level=INTERVALS, **kw)
+    dist, index = model.predict_distribution(history, **kw)  # one network pass for both outputs
     fc = forecast_frame(index, dist, model.alias_, LEVELS, INTERVALS)
     y = index.merge(future, on=[cols.id, cols.time], how="left")[cols.target]
     fc[f"{model.alias_}-crps"] = metrics.crps_histogram(dist, y.to_numpy())

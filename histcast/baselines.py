@@ -4,7 +4,9 @@ Each model fits every series on its own. A series too short for a model, or a fi
 falls back to seasonal naive with a warning naming the series: a backtest never dies of one
 bad series. Interval forecasts: empirical for `SeasonalNaive`, Gaussian with the model's
 forecast variance for `ETS` and `ARIMA`, and with SES's for `Theta` (see its docstring).
-Histories are the caller's float64 values, exactly as given.
+Histories are the caller's float64 values, exactly as given. Only `ARIMA` takes covariates
+(future-known ones, `futr_exog_list`: statsmodels' `exog`); `cross_validation` warns once that
+the others forecast from y alone.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from scipy.signal import lfilter
 from scipy.stats import norm
 
 from .estimator import Estimator
+from .exog_frames import aligned, future_frame, kind_of, numbers
 from .features import season_length
 from .frames import LEVELS, check_forecast_args, forecast_index, forecast_levels, quantile_frame
 from .panel import Columns, from_frame, from_frame_like
@@ -52,31 +55,44 @@ class Baseline(Estimator):
         panel = from_frame(df, columns)
         self.columns_, self.panel_ = columns, panel
         self.season_length_ = self.season_length or season_length(panel.freq)
+        self.exog_ = self._history_exog(df, panel, columns)
         return self
 
-    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95)) -> pd.DataFrame:
-        """Forecast frame of the `horizon` steps after each series' end (of `df` when given)."""
+    def _history_exog(self, df, panel, cols):
+        """Covariates of the panel's rows `(N, E)` float64; None for models without them."""
+        return None
+
+    def _exog(self, panel, df, futr_df) -> list:
+        """Per series, what `_predict` reads of the covariates (None: no covariates)."""
+        if futr_df is not None:
+            raise ValueError(f"{self.alias_} cannot use covariates, but futr_df was given")
+        return [None] * panel.n_series
+
+    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None) -> pd.DataFrame:
+        """Forecast frame of the `horizon` steps after each series' end (of `df` when given);
+        `futr_df` holds the future-known covariates of a model that uses them (`ARIMA`)."""
         self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
         panel = self.panel_ if df is None else from_frame_like(df, self.columns_, self.panel_.freq)
+        exog = self._exog(panel, df, futr_df)
         levels = forecast_levels(quantiles, level)
         h, m = self.horizon, self.season_length_
         means, qs = [], []
         for s in range(panel.n_series):
             y = _fill(panel.series(s))
-            mean, q = self._safe_quantiles(y, h, m, levels, panel.ids[s])
+            mean, q = self._safe_quantiles(y, h, m, levels, panel.ids[s], exog[s])
             means.append(mean)
             qs.append(q)
         index = forecast_index(panel.ids, panel.future_ds(h), self.columns_.id, self.columns_.time)
         q = np.concatenate(qs)
         return quantile_frame(index, self.alias_, np.concatenate(means), q, quantiles, level)
 
-    def _safe_quantiles(self, y, h, m, levels, uid):
+    def _safe_quantiles(self, y, h, m, levels, uid, exog=None):
         if len(y) >= self.min_length:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    mean, q = self._quantiles(y, h, m, levels)
+                    mean, q = self._quantiles(y, h, m, levels, exog)
                 if np.isfinite(mean).all() and np.isfinite(q).all():
                     return mean, q
                 reason = "non-finite forecasts"
@@ -89,8 +105,8 @@ class Baseline(Estimator):
         )
         return SeasonalNaive._naive_quantiles(y, h, m, levels)
 
-    def _quantiles(self, y, h, m, levels):
-        mean, sd = self._predict(y, h, m)
+    def _quantiles(self, y, h, m, levels, exog=None):
+        mean, sd = self._predict(y, h, m) if exog is None else self._predict(y, h, m, exog)
         return mean, mean[:, None] + sd[:, None] * norm.ppf(levels)
 
 
@@ -101,7 +117,7 @@ class SeasonalNaive(Baseline):
 
     name = "SeasonalNaive"
 
-    def _quantiles(self, y, h, m, levels):
+    def _quantiles(self, y, h, m, levels, exog=None):
         return self._naive_quantiles(y, h, m, levels)
 
     @staticmethod
@@ -144,24 +160,85 @@ class ETS(Baseline):
 
 class ARIMA(Baseline):
     """statsmodels ARIMA; (p,1,q) for p, q in {0, 1} plus a seasonal (0,1,1)_m candidate when
-    two seasons are available, chosen by AICc."""
+    two seasons are available, chosen by AICc.
+
+    With `futr_exog_list` (numeric, future-known columns of `df`): a regression on them with
+    ARIMA errors (statsmodels' `exog`, as SARIMAX), the covariates standardised per series and
+    those linearly dependent on a constant and the columns before them left out (a full set of
+    dummies, a column constant over the history); `forecast` then needs `futr_df`, as
+    `HistForecaster`'s does.
+    """
 
     name = "ARIMA"
     min_length = 10
 
-    def _predict(self, y, h, m):
+    def __init__(self, horizon: int, season_length=None, alias=None, futr_exog_list=None):
+        super().__init__(horizon, season_length, alias)
+        self.futr_exog_list = futr_exog_list
+
+    def _history_exog(self, df, panel, cols):
+        names = self.futr_exog_list or []
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"futr_exog_list must be a list of column names; got {names!r}")
+        if not names:
+            return None
+        frame, rows = aligned(df, cols, names, panel.freq), np.repeat(panel.ids, panel.lengths)
+        return self._numeric(frame, names, rows, "df")
+
+    def _numeric(self, frame, names, rows, where) -> np.ndarray:
+        for n in names:
+            if kind_of(frame[n], n, where) != "numeric":
+                raise TypeError(f"{self.alias_} takes numeric covariates only; {n!r} is not")
+        return np.stack([numbers(frame[n], n, rows, where, where == "df") for n in names], -1)
+
+    def _exog(self, panel, df, futr_df) -> list:
+        names = self.futr_exog_list or []
+        if not names:
+            return super()._exog(panel, df, futr_df)
+        if futr_df is None:
+            raise ValueError(
+                f"{self.alias_} uses future covariates {names}: pass futr_df with their values "
+                f"for the next {self.horizon} steps of every series"
+            )
+        past = self.exog_ if df is None else self._history_exog(df, panel, self.columns_)
+        frame = future_frame(
+            futr_df, names, panel.ids, panel.future_ds(self.horizon), self.columns_
+        )
+        rows = np.repeat(panel.ids, self.horizon)
+        fut = self._numeric(frame, names, rows, "futr_df").reshape(panel.n_series, self.horizon, -1)
+        bounds = zip(panel.indptr[:-1], panel.indptr[1:], strict=True)
+        return [(past[a:b], fut[s]) for s, (a, b) in enumerate(bounds)]
+
+    def _predict(self, y, h, m, exog=None):
         from statsmodels.tsa.arima.model import ARIMA as SMARIMA
 
+        x, x_future = exog_design(*exog) if exog is not None else (None, None)
         candidates = [((p, 1, q), (0, 0, 0, 0)) for p in (0, 1) for q in (0, 1)]
         if m > 1 and len(y) >= 2 * m + 2:
             candidates.append(((1, 0, 1), (0, 1, 1, m)))
         best = None
         for order, seasonal in candidates:
-            res = SMARIMA(y, order=order, seasonal_order=seasonal).fit()
+            res = SMARIMA(y, exog=x, order=order, seasonal_order=seasonal).fit()
             if best is None or res.aicc < best.aicc:
                 best = res
-        fc = best.get_forecast(h)
+        fc = best.get_forecast(h, exog=x_future)
         return np.asarray(fc.predicted_mean), np.sqrt(np.asarray(fc.var_pred_mean))
+
+
+def exog_design(past: np.ndarray, future: np.ndarray):
+    """Regressors of one series for statsmodels: `past (n, E)` (NaN interpolated) and `future
+    (h, E)`, standardised by the past's mean and sd, keeping a column only when it is linearly
+    independent of a constant and the columns kept before it. `(None, None)` when none is kept."""
+    past = np.column_stack([_fill(c) for c in past.T]) if past.size else past
+    keep: list[int] = []
+    for j in range(past.shape[1]):
+        design = np.column_stack([np.ones(len(past)), past[:, keep + [j]]])
+        if np.linalg.matrix_rank(design) == design.shape[1]:
+            keep.append(j)
+    if not keep:
+        return None, None
+    mean, sd = past[:, keep].mean(0), past[:, keep].std(0)
+    return (past[:, keep] - mean) / sd, (future[:, keep] - mean) / sd
 
 
 class Theta(Baseline):

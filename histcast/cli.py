@@ -21,11 +21,13 @@ import pandas as pd
 from . import datasets
 from .backtest import cross_validation, evaluate, model_aliases
 from .baselines import MODELS as BASELINES
+from .ensemble import HistEnsemble
 from .forecaster import HistForecaster
 from .frames import LEVELS
 from .panel import from_frame
 
-NEURAL = {"histgru": "gru", "histtcn": "tcn"}
+NEURAL = {"histgru": "gru", "histtcn": "tcn", "histens": "tcn"}  # histens: 5 TCNs mixed
+ENSEMBLE_SIZE = 5
 ALL_MODELS = [*NEURAL, *BASELINES]
 DEFAULT_MODELS = "histtcn,histgru,ets,theta,snaive"
 
@@ -73,20 +75,66 @@ def model_names(names: str) -> list[str]:
     return out
 
 
-def make_models(names: list[str], h: int, args):
-    """Model objects; `--quick` and `--epochs` set the neural budget."""
-    models = []
+def make_models(names: list[str], h: int, args, exog=None):
+    """Model objects; `--quick` and `--epochs` set the neural budget. `exog` (the covariate
+    lists, `covariates`) goes to the neural models, its future-known columns to ARIMA."""
+    exog, models = exog or {}, []
     for name in names:
         if name in NEURAL:
             budget = {"max_epochs": 8, "steps_per_epoch": 25} if args.quick else {}
             budget.setdefault("max_epochs", args.epochs)
             model = HistForecaster(
-                horizon=h, encoder=NEURAL[name], seed=args.seed, verbose=not args.quiet, **budget
-            )
+                horizon=h, encoder=NEURAL[name], seed=args.seed, verbose=not args.quiet,
+                **budget, **exog,
+            )  # fmt: skip
+            if name == "histens":
+                model = HistEnsemble(model, n_members=ENSEMBLE_SIZE)
             models.append(model)
+        elif name == "arima" and exog.get("futr_exog_list"):
+            models.append(BASELINES[name](horizon=h, futr_exog_list=exog["futr_exog_list"]))
         else:
             models.append(BASELINES[name](horizon=h))
     return models
+
+
+def column_list(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def check_covariate_args(args) -> None:
+    """Covariate options that need each other, checked before any data is read."""
+    if bool(args.stat_exog) != bool(args.static_data):
+        raise CLIError("--stat-exog and --static-data go together")
+    if getattr(args, "futr_data", None) and not args.futr_exog:
+        raise CLIError("--futr-data needs --futr-exog (the columns to read from it)")
+
+
+def covariates(args, info) -> tuple[dict, pd.DataFrame | None]:
+    """The covariate lists (`HistForecaster`'s parameters) and the static frame."""
+    futr = args.futr_exog
+    if futr == ["auto"]:  # a named data set's own future-known columns
+        if info is None or not info.futr_exog:
+            raise CLIError("--futr-exog auto needs a named data set with covariates (epf, m5_exog)")
+        futr = list(info.futr_exog)
+    static = read_csv(Path(args.static_data)) if args.static_data else None
+    lists = {"futr_exog_list": futr, "hist_exog_list": args.hist_exog}
+    lists = {k: v for k, v in {**lists, "stat_exog_list": args.stat_exog}.items() if v}
+    return lists, static
+
+
+def future_data(args, exog: dict, cols=("unique_id", "ds")) -> pd.DataFrame | None:
+    """`futr_df` of `histcast forecast`: --futr-data, or a named data set's future file, with
+    the id, time and future-known columns (those it has: the library names the missing)."""
+    futr = exog.get("futr_exog_list")
+    if not futr:
+        return None
+    if args.futr_data:
+        frame = read_csv(Path(args.futr_data))
+    elif args.dataset == "epf":
+        frame = datasets.load_future(args.dataset, args.data_dir)
+    else:
+        raise CLIError("--futr-exog needs --futr-data: the covariates of the next --horizon steps")
+    return frame[[c for c in (*cols, *futr) if c in frame.columns]]
 
 
 def read_data(args) -> tuple[pd.DataFrame, datasets.DatasetInfo | None]:
@@ -128,12 +176,16 @@ def backtest(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} is a file; it names the output directory")
+    check_covariate_args(args)
     df, info = read_data(args)
     h = horizon(args, info)
-    models = make_models(names, h, args)
+    exog, static = covariates(args, info)
+    models = make_models(names, h, args, exog)
     out.mkdir(parents=True, exist_ok=True)  # before training: an unwritable --out fails now
     t0 = time.perf_counter()
-    cv, fitted = cross_validation(models, df, h=h, n_windows=args.windows, return_models=True)
+    cv, fitted = cross_validation(
+        models, df, h=h, n_windows=args.windows, return_models=True, static_df=static
+    )
     seconds = time.perf_counter() - t0
     table = evaluate(cv, df, season_length=info.season_length if info else None)
     cv.to_csv(out / "forecasts.csv", index=False)
@@ -195,9 +247,15 @@ def forecast(args) -> int:
         raise CLIError(f"--out {out}: no such directory {folder}")
     if not os.access(folder, os.W_OK):
         raise CLIError(f"--out {out}: directory {folder} is not writable")
+    check_covariate_args(args)
     df, info = read_data(args)
-    model = make_models(names, horizon(args, info), args)[0]
-    fc = model.fit(df).forecast()
+    exog, static = covariates(args, info)
+    if exog and names[0] not in NEURAL and set(exog) != {"futr_exog_list"}:
+        raise CLIError(f"{names[0]} takes no historical or static covariates")
+    model = make_models(names, horizon(args, info), args, exog)[0]
+    futr = future_data(args, exog)
+    model.fit(df, **({"static_df": static} if static is not None else {}))
+    fc = model.forecast(**({"futr_df": futr} if futr is not None else {}))
     fc.to_csv(out, index=False)
     print(f"wrote {len(fc)} rows to {out}")
     return 0
@@ -227,6 +285,20 @@ def parser() -> argparse.ArgumentParser:
         "--epochs", type=positive_int, default=30, help="most training epochs of neural models (30)"
     )
     src.add_argument("--quiet", action="store_true", help="no progress bars")
+    src.add_argument(
+        "--futr-exog", type=column_list, default=[], metavar="A,B",
+        help="future-known covariate columns of the data (auto: a named data set's own); "
+        "histcast models and arima use them",
+    )  # fmt: skip
+    src.add_argument(
+        "--hist-exog", type=column_list, default=[], metavar="C,D",
+        help="covariate columns known only up to the forecast's start (histcast models)",
+    )  # fmt: skip
+    src.add_argument(
+        "--stat-exog", type=column_list, default=[], metavar="E,F",
+        help="static covariate columns of --static-data (histcast models)",
+    )  # fmt: skip
+    src.add_argument("--static-data", help="a CSV of unique_id and the --stat-exog columns")
     b = sub.add_parser(
         "backtest",
         parents=[src],
@@ -236,7 +308,8 @@ def parser() -> argparse.ArgumentParser:
         "before them, scored (CRPS, WQL, MASE, sMAPE, MSIS, coverage) and plotted.",
         epilog="examples:\n  histcast backtest --quick\n"
         "  histcast backtest --dataset co2 --models histtcn,ets,snaive --windows 2\n"
-        "  HISTCAST_DATA=data histcast backtest --dataset m4_hourly --models histtcn,snaive",
+        "  HISTCAST_DATA=data histcast backtest --dataset m4_hourly --models histtcn,snaive\n"
+        "  histcast backtest --dataset epf --futr-exog auto --models histtcn,arima --windows 7",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument(
@@ -255,11 +328,17 @@ def parser() -> argparse.ArgumentParser:
         help="fit on all the data and write quantile forecasts",
         description="Fit one model on the whole data and write its forecasts of the next "
         "--horizon points (mean, median, 80/95% intervals, deciles) as CSV.",
-        epilog="example:\n  histcast forecast --data sales.csv --horizon 14 --out fc.csv",
+        epilog="examples:\n  histcast forecast --data sales.csv --horizon 14 --out fc.csv\n"
+        "  histcast forecast --data d.csv --horizon 24 --futr-exog a,b --futr-data future.csv "
+        "--out fc.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     f.add_argument("--model", default="histtcn", help=f"one of {','.join(ALL_MODELS)}")
     f.add_argument("--out", required=True, help="CSV file to write")
+    f.add_argument(
+        "--futr-data", help="a CSV of unique_id, ds and the --futr-exog columns of the next "
+        "--horizon steps (default for --dataset epf: its future file)",
+    )  # fmt: skip
     return p
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import bins, persistence
+from . import bins, distill, persistence
+from .covariates import Covariates, check_lists, forecast_exog
 from .distributions import Histogram
 from .encoders import ENCODERS
 from .estimator import Estimator, check_choice, check_int, check_number
@@ -61,6 +62,8 @@ class HistForecaster(Estimator):
         target: training target of the histogram loss: `"gaussian"` (HL-Gaussian), `"dirac"`
             or `"twohot"`.
         sigma_ratio: the Gaussian target's sigma in bin widths.
+        distill_alpha: weight a of a teacher's histogram in the training target,
+            a p_teacher + (1 - a) p_target (`distill`); 0 trains without a teacher.
         bin_range: support of each window: `"window"` (its context) or `"series"` (its
             series' history).
         margin: widening of the support by margin x span per side; `"auto"` takes the narrowest
@@ -79,6 +82,12 @@ class HistForecaster(Estimator):
             or an integer.
         recency_halflife: draw training windows with weight 0.5 ** (age / half-life), age in
             steps from a window's cutoff to its series' end; None draws uniformly.
+        futr_exog_list, hist_exog_list, stat_exog_list: covariate columns (neuralforecast's
+            names): known in the future (in `df`, and in `forecast`'s `futr_df` for the
+            forecast's steps), known only up to the forecast's start (in `df`), and static
+            (in `static_df`, one row per series). Numbers or categories; see `covariates`.
+        exog_scaling: numeric covariates are scaled by the median and IQR of each series'
+            values (`"series"`) or of the whole column (`"column"`) in `fit`'s data.
         freq: pandas frequency of `ds`; None infers it.
         seed: seeds the network's initialisation and the window draws.
         device: `"auto"` (CUDA when present), `"cpu"`, `"cuda"`, ...
@@ -95,6 +104,7 @@ class HistForecaster(Estimator):
         n_bins: int = ModelConfig.n_bins,
         target: str = ModelConfig.target,
         sigma_ratio: float = ModelConfig.sigma_ratio,
+        distill_alpha: float = 0.0,
         bin_range: str = "window",
         margin: float | str = "auto",
         head: str = ModelConfig.head,
@@ -113,6 +123,10 @@ class HistForecaster(Estimator):
         early_stopping_patience: int = TrainConfig.early_stopping_patience,
         val_size: int | str | None = "auto",
         recency_halflife: float | None = None,
+        futr_exog_list: list[str] | None = None,
+        hist_exog_list: list[str] | None = None,
+        stat_exog_list: list[str] | None = None,
+        exog_scaling: str = "series",
         freq=None,
         seed: int = 0,
         device: str = "auto",
@@ -132,7 +146,7 @@ class HistForecaster(Estimator):
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
 
-    def _model_config(self, freq) -> ModelConfig:
+    def _model_config(self, freq, covariates=None) -> ModelConfig:
         context = self.context_length or default_context_length(freq, self.horizon)
         patch = self.patch_size or default_patch_size(freq, context)
         return ModelConfig(
@@ -141,6 +155,7 @@ class HistForecaster(Estimator):
             n_bins=self.n_bins, target=self.target, sigma_ratio=self.sigma_ratio,
             hidden_size=self.hidden_size, n_layers=self.n_layers, dropout=self.dropout,
             patch_size=int(patch), season=season_length(freq), step_skip=self.step_skip,
+            **(covariates.cards if covariates is not None else {}),
         )  # fmt: skip
 
     def _train_config(self) -> TrainConfig:
@@ -152,76 +167,95 @@ class HistForecaster(Estimator):
         return UnitWindows(config.context_length, config.horizon, self.bin_range, margin)
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
-        """Validate `df`, train one global model on every series' windows, return `self`."""
+    def fit(
+        self, df: pd.DataFrame, static_df=None, id_col="unique_id", time_col="ds", target_col="y",
+        teacher=None,
+    ):  # fmt: skip
+        """Validate `df`, train one global model on every series' windows, return `self`.
+        `static_df` holds the `stat_exog_list` columns, one row per series. `teacher` (a
+        fitted model or ensemble) is distilled with weight `distill_alpha`."""
         self._reset()
         check_params(self)
         columns = Columns(id_col, time_col, target_col)
+        check_lists(self, columns)
         panel = from_frame(df, columns, self.freq)
-        config, cfg, device = self._model_config(panel.freq), self._train_config(), self._device()
+        covariates, exog = Covariates.fit(self, df, static_df, panel, columns)
+        config = self._model_config(panel.freq, covariates)
+        cfg, device = self._train_config(), self._device()
         val_size = holdout_size(self.val_size, self.horizon, cfg, panel.lengths)
         train_panel, holds_out = split_holdout(panel, val_size)
         train = training_windows(train_panel.indptr, train_panel.lengths)
         if len(train) == 0:
             raise ValueError("no training windows: the series are too short for this horizon")
-        data = Packed.from_panel(train_panel, panel.freq, device)  # ends before the holdout
+        cut = exog and exog.drop_last(panel.indptr, panel.lengths - train_panel.lengths)
+        data = Packed.from_panel(train_panel, panel.freq, device, exog=cut)  # before the holdout
         idx = margin_sample(train, train_panel.indptr, config.context_length, self.seed)
         margin, share = bins.choose_margin(
             lambda m: bins.outside_share(self._windows(config, m)(data, train.take(idx)).y),
             self.margin,
         )
         windows = self._windows(config, margin)
-        full = Packed.from_panel(panel, panel.freq, device, ranges=data.ranges)
+        full = Packed.from_panel(panel, panel.freq, device, ranges=data.ranges, exog=exog)
         val = last_windows(panel.indptr, val_size).take(np.flatnonzero(holds_out))
         chunks = np.array_split(np.arange(len(val)), max(1, len(val) // 1024))
         val_batches = [windows(full, val.take(c)) for c in chunks] if val_size and len(val) else []
         torch.manual_seed(self.seed)
         model = ForecastNet(config).to(device)
         weights = recency_weights(train, train_panel.indptr, self.recency_halflife)
-        history = fit_model(
-            model, lambda idx: windows(data, train.take(idx)), len(train), val_batches, cfg, weights
-        )
+        make_batch = distill.batches(windows, data, train, self, config, teacher, panel.freq)
+        history = fit_model(model, make_batch, len(train), val_batches, cfg, weights)
         self.columns_, self.freq_, self.panel_, self.config_ = columns, panel.freq, panel, config
         self.margin_, self.outside_share_, self.val_size_ = margin, share, val_size
+        self.covariates_, self.exog_ = covariates, exog
         self.history_, self.model_ = history, model  # model_ last: it means "fitted"
         return self
 
     # -- forecasting -----------------------------------------------------------------------------
-    def predict_distribution(self, df: pd.DataFrame | None = None):
+    def predict_distribution(self, df: pd.DataFrame | None = None, futr_df=None, static_df=None):
         """Forecast histograms for the `horizon` steps after each series' end.
 
         Returns `(Histogram, index)`: a Histogram with batch shape `(S, H)` and float64 edges in
         data units, and a frame with the id and time columns of the S x H forecasts
-        (row-major). `df` (optional) gives new histories to forecast from; otherwise the
-        training data.
+        (row-major). `df` (optional) gives new histories to forecast from (with their
+        covariate columns); otherwise the training data. `futr_df` gives the future-known
+        covariates of the H steps (a row per series and step), `static_df` new static ones.
         """
         self.check_fitted()
         panel = self.panel_ if df is None else self._new_panel(df)
         device = next(self.model_.parameters()).device
-        data = Packed.from_panel(panel, self.freq_, device)
         fut_ds = panel.future_ds(self.config_.horizon)
+        exog, fut_exog = forecast_exog(
+            getattr(self, "covariates_", None), getattr(self, "exog_", None), panel,
+            self.columns_, fut_ds, df, futr_df, static_df,
+        )  # fmt: skip
+        data = Packed.from_panel(panel, self.freq_, device, exog=exog)
         fut = torch.as_tensor(calendar_features(fut_ds, self.freq_), device=device)
-        dist = self._histograms(data, last_windows(panel.indptr), fut)
+        dist = self._histograms(data, last_windows(panel.indptr), fut, fut_exog)
         index = forecast_index(panel.ids, fut_ds, self.columns_.id, self.columns_.time)
         return dist, index
 
-    def _histograms(self, data: Packed, wins, fut_feats) -> Histogram:
-        """Forecast histograms of windows `wins` (W of them): batch shape `(W, H)`, on the CPU."""
+    def _histograms(self, data: Packed, wins, fut_feats, fut_exog=None) -> Histogram:
+        """Forecast histograms of windows `wins` (W of them): batch shape `(W, H)`, on the CPU.
+        fut_feats `(W, H, F)` and fut_exog `(W, H, Ef)` (or None) describe the future steps."""
         windows, probs, edges = self._windows(self.config_, self.margin_), [], []
         self.model_.eval()
         with torch.no_grad():
             for chunk in np.array_split(np.arange(len(wins)), max(1, len(wins) // 2048)):
-                batch = windows(data, wins.take(chunk), fut_feats[chunk])
+                fut_x = None if fut_exog is None else fut_exog[chunk]
+                batch = windows(data, wins.take(chunk), fut_feats[chunk], fut_x)
                 probs.append(self.model_.probs(self.model_(*batch.inputs)[0]).double())
                 edges.append(batch.edges(self.config_.n_bins))
         return Histogram(torch.cat(edges).cpu(), torch.cat(probs).cpu(), validate=False)
 
-    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95)) -> pd.DataFrame:
+    def forecast(
+        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, static_df=None
+    ) -> pd.DataFrame:
         """Nixtla-style forecast frame: id, time, `<alias>` (mean), `<alias>-median`,
         `<alias>-lo-<L>` / `<alias>-hi-<L>` for central intervals `level`, and
-        `<alias>-q-<100 a>` for each quantile level a in `quantiles`."""
+        `<alias>-q-<100 a>` for each quantile level a in `quantiles`. `df`, `futr_df`,
+        `static_df`: as in `predict_distribution`."""
         quantiles, level = check_forecast_args(quantiles, level)
-        dist, index = self.predict_distribution(df)
+        dist, index = self.predict_distribution(df, futr_df, static_df)
         return forecast_frame(index, dist, self.alias_, quantiles, level)
 
     def _new_panel(self, df: pd.DataFrame) -> Panel:
@@ -260,6 +294,7 @@ def check_params(model: HistForecaster) -> None:
     check_choice("encoder", model.encoder, ENCODERS)
     check_choice("head", model.head, HEADS)
     check_choice("target", model.target, [t for t in TARGETS if t != "soft"])
+    distill.check_alpha(model.distill_alpha)
     check_choice("bin_range", model.bin_range, bins.BIN_RANGES)
     check_choice("lr_schedule", model.lr_schedule, SCHEDULES)
     try:

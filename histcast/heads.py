@@ -52,7 +52,8 @@ class HistogramHead(nn.Module):
         return self.net(z)
 
     def loss(self, out: torch.Tensor, y: torch.Tensor, soft=None) -> torch.Tensor:
-        return histogram_loss(out, y, self.target, self.sigma_ratio, soft)
+        kind = self.target if soft is None else "soft"  # soft: a distillation target
+        return histogram_loss(out, y, kind, self.sigma_ratio, soft)
 
     def probs(self, out: torch.Tensor) -> torch.Tensor:
         return torch.softmax(out, -1)

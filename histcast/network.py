@@ -13,6 +13,10 @@ same phase as h (the last m*ceil(h/m) steps back, then every m further back), wi
 flags. Seasonal naive and weekly profiles are then one linear map away from the head. With
 `step_skip` = d > 0 each step also gets d features from its own linear map of the context
 (C -> H x d, as DLinear reads it): the per-step skip that most lowered validation MASE.
+
+Covariates (`covariates`, neuralforecast's lists): future-known and historical ones join each
+context step's inputs, future-known ones also every horizon step's head input, and static ones
+join the state through a linear map; categorical columns are embedded (`embeddings`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .embeddings import ColumnEmbedding, exog_width
 from .encoders import make_encoder
 from .heads import make_head
 
@@ -47,6 +52,10 @@ class ModelConfig:
     patch_size: int = 1
     season: int = 1
     step_skip: int = 16
+    # covariates, one entry per column: 0 numeric, K + 1 categorical (`embeddings`); none: ()
+    futr_cards: tuple = ()
+    hist_cards: tuple = ()
+    stat_cards: tuple = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,7 +68,8 @@ class ForecastNet(nn.Module):
         if cfg.context_length % cfg.patch_size:
             raise ValueError("context_length must be a multiple of patch_size")
         self.n_patches = cfg.context_length // cfg.patch_size
-        self.embed = nn.Linear(cfg.patch_size * (3 + cfg.n_features), cfg.hidden_size)
+        d_exog = exog_width(cfg.futr_cards) + exog_width(cfg.hist_cards)  # context covariates
+        self.embed = nn.Linear(cfg.patch_size * (3 + cfg.n_features + d_exog), cfg.hidden_size)
         self.encoder = make_encoder(
             cfg.encoder,
             cfg.hidden_size,
@@ -73,7 +83,7 @@ class ForecastNet(nn.Module):
         lags = seasonal_lag_index(cfg.horizon, cfg.context_length, cfg.season)
         self.register_buffer("lags", lags, persistent=False)
         d_head = cfg.hidden_size + cfg.step_embedding + cfg.n_features + 2 * lags.shape[1]
-        d_head += cfg.step_skip
+        d_head += cfg.step_skip + exog_width(cfg.futr_cards)
         self.step_skip = (
             nn.Linear(cfg.context_length, cfg.horizon * cfg.step_skip) if cfg.step_skip else None
         )
@@ -89,12 +99,26 @@ class ForecastNet(nn.Module):
         )
         pos = torch.linspace(-1, 0, cfg.context_length)
         self.register_buffer("position", pos, persistent=False)
+        # covariates (built last, and only when there are some: a model without them is the same)
+        self.futr_in = ColumnEmbedding(cfg.futr_cards) if cfg.futr_cards else None
+        self.hist_in = ColumnEmbedding(cfg.hist_cards) if cfg.hist_cards else None
+        self.stat_in = (
+            nn.Sequential(
+                ColumnEmbedding(cfg.stat_cards),
+                nn.Linear(exog_width(cfg.stat_cards), cfg.hidden_size),
+            )
+            if cfg.stat_cards
+            else None
+        )
 
-    def forward(self, u, ctx_feats, fut_feats, y=None, soft=None):
+    def forward(self, u, ctx_feats, fut_feats, exog=None, y=None, soft=None):
         """Head output and, given targets, the training loss (as nanoGPT's `forward`).
 
         u `(B, C)` unit-scaled context with NaN for missing, ctx_feats `(B, C, F)`, fut_feats
-        `(B, H, F)`; y `(B, H)` unit-space targets (NaN missing) or None; soft `(B, H, K)` a
+        `(B, H, F)`; exog (`windows.ExogBatch`, None without covariates) ctx `(B, C, Ef + Eh)`
+        (future-known then historical columns: they join the context inputs), fut `(B, H, Ef)`
+        (they join every step's head input) and stat `(B, Es)` (a linear map of them joins the
+        state); y `(B, H)` unit-space targets (NaN missing) or None; soft `(B, H, K)` a
         teacher's bin probabilities for `target="soft"`. Returns `(out, loss)`, loss None
         without `y`. out is the head's: logits `(B, H, K)` (histogram), loc and scale
         `(B, H, 2)` (gaussian), quantiles `(B, H, Q)` (quantile), or points `(B, H)` (mse);
@@ -104,9 +128,13 @@ class ForecastNet(nn.Module):
         u = torch.nan_to_num(u)
         pos = self.position.expand_as(u)
         x = torch.cat([u.unsqueeze(-1), observed.unsqueeze(-1), ctx_feats, pos.unsqueeze(-1)], -1)
+        if exog is not None:
+            x = torch.cat([x, *self._context_exog(exog.ctx)], -1)
         b, h = u.shape[0], self.cfg.horizon
         patches = self.embed(x.reshape(b, self.n_patches, -1))  # (B, C/P, hidden)
         state = self.encoder(patches) + self.skip(torch.cat([u, observed], -1))
+        if self.stat_in is not None:
+            state = state + self.stat_in(exog.stat)
         z = torch.cat(
             [
                 state.unsqueeze(1).expand(b, h, -1),
@@ -115,11 +143,18 @@ class ForecastNet(nn.Module):
                 u[:, self.lags],
                 observed[:, self.lags],
                 *([self.step_skip(u).reshape(b, h, -1)] if self.step_skip is not None else []),
+                *([self.futr_in(exog.fut)] if self.futr_in is not None else []),
             ],
             -1,
         )
         out = self.head(z)
         return out, (None if y is None else self.head.loss(out, y, soft))
+
+    def _context_exog(self, ctx: torch.Tensor) -> list[torch.Tensor]:
+        """Features of the context's covariates `(B, C, Ef + Eh)` -> a list of `(B, C, d)`."""
+        ef = len(self.cfg.futr_cards)
+        modules = ((self.futr_in, ctx[..., :ef]), (self.hist_in, ctx[..., ef:]))
+        return [m(x) for m, x in modules if m is not None]
 
     def probs(self, out: torch.Tensor) -> torch.Tensor:
         """Bin probabilities `(B, H, K)` on the unit grid from the head's output."""

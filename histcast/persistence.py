@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .covariates import Covariates, ExogArrays
 from .frequency import freq_from_json, freq_to_json
 from .network import ForecastNet, ModelConfig
 from .panel import Columns, Panel
@@ -40,6 +41,9 @@ def save(model, path) -> None:
         "indptr": torch.from_numpy(panel.indptr),
         "ds": torch.from_numpy(panel.ds.astype(np.int64)),
     }
+    covariates = getattr(model, "covariates_", None)
+    if covariates is not None:  # the packed covariates of the training panel
+        state.update({f"exog_{k}": torch.from_numpy(v) for k, v in vars(model.exog_).items()})
     torch.save(state, path / "state.pt")
     params = model.get_params()
     params["freq"] = freq_to_json(params["freq"])
@@ -54,6 +58,8 @@ def save(model, path) -> None:
         "fitted": {k: getattr(model, k) for k in FITTED},
         "state_sha256": _sha256(path / "state.pt"),
     }
+    if covariates is not None:  # the schema: names, kinds, categories, scalers
+        meta["covariates"] = covariates.to_json()
     (path / "config.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
@@ -80,6 +86,7 @@ def load(cls, path, device: str = "cpu"):
     values, indptr = state["values"].numpy(), state["indptr"].numpy()
     _check_panel(path / "state.pt", ids, values, indptr, ds)
     model.panel_ = Panel(ids, values, indptr, ds, model.freq_)
+    model.covariates_, model.exog_ = _load_exog(path, meta, state, model.panel_)
     try:
         net = ForecastNet(model.config_).to(device)
         net.load_state_dict(state["model"])
@@ -90,6 +97,30 @@ def load(cls, path, device: str = "cpu"):
     net.eval()
     model.model_ = net
     return model
+
+
+def _load_exog(path: Path, meta: dict, state: dict, panel: Panel):
+    """The covariate schema and packed covariates `(Covariates, ExogArrays)`, checked against
+    the panel; `(None, None)` for a model without covariates."""
+    if "covariates" not in meta:
+        return None, None
+    try:
+        cov = Covariates.from_json(meta["covariates"])
+        exog = ExogArrays(*(state[f"exog_{k}"].numpy() for k in ExogArrays.__dataclass_fields__))
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(
+            f"{path}: the saved covariates are incomplete or invalid ({err!r})"
+        ) from err
+    n, s = len(panel.values), panel.n_series
+    shapes = [exog.futr.shape, exog.hist.shape, exog.stat.shape, exog.futr_center.shape]
+    expected = [(n, len(cov.futr)), (n, len(cov.hist)), (s, len(cov.stat)), (s, len(cov.futr))]
+    if shapes != expected or exog.futr_scale.shape != expected[-1]:
+        raise ValueError(
+            f"{path / 'state.pt'}: the packed covariates {shapes} do not match the "
+            f"{len(cov.futr)} + {len(cov.hist)} + {len(cov.stat)} columns and {s} series in "
+            "config.json"
+        )
+    return cov, exog
 
 
 def _read_config(file: Path) -> dict:

@@ -100,7 +100,8 @@ def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
 def fit_model(
     model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig, weights=None
 ):
-    """Train `model` on windows `make_batch(idx) -> UnitBatch`; return the history.
+    """Train `model` on windows `make_batch(idx) -> UnitBatch`; return the history. A batch
+    with a `soft` target `(B, H, K)` (`distill.SoftBatch`) is trained against it.
 
     `weights (n_train,)` (optional) make windows drawn in proportion to them.
     Early stopping restores the weights with the best validation CRPS (when there is a
@@ -118,7 +119,7 @@ def fit_model(
         t0, losses, norms = time.perf_counter(), [], []
         for _ in range(cfg.steps_per_epoch):
             batch = make_batch(next(draw))
-            _, loss = model(*batch.inputs, y=batch.y)
+            _, loss = model(*batch.inputs, y=batch.y, soft=getattr(batch, "soft", None))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))

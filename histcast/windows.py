@@ -9,7 +9,8 @@ tensor indexing: no Python loop over windows.
 `UnitWindows` is the one object that turns windows into what the network reads, as Chronos'
 tokenizer does for its model: it gathers them from a `Packed` panel, takes each window's support
 [lo, hi] (`bins`) and maps context and target to unit space. Forecasts go back to data units
-through the same support (`UnitBatch.edges`).
+through the same support (`UnitBatch.edges`). Covariates (`covariates`) travel the same path:
+packed beside the values, gathered with the same indices, left as they are (already scaled).
 """
 
 from __future__ import annotations
@@ -92,24 +93,36 @@ def margin_sample(win: Windows, indptr: np.ndarray, context_length: int, seed: i
 class Packed:
     """A panel on one device: values `(N,)` float64 (NaN missing), calendar features `(N, F)`,
     indptr `(S+1,)`, and each series' robust range lo, hi `(S,)` float64 (of the history the
-    ranges come from, before the span floor and the margin: `bins.series_ranges`)."""
+    ranges come from, before the span floor and the margin: `bins.series_ranges`). With
+    covariates (`covariates.ExogArrays`): futr `(N, Ef)`, hist `(N, Eh)`, stat `(S, Es)`
+    float32; None without."""
 
     values: torch.Tensor
     feats: torch.Tensor
     indptr: torch.Tensor
     lo: torch.Tensor
     hi: torch.Tensor
+    futr: torch.Tensor | None = None
+    hist: torch.Tensor | None = None
+    stat: torch.Tensor | None = None
 
     @classmethod
-    def from_panel(cls, panel: Panel, freq, device, ranges=None) -> Packed:
-        """Pack `panel`; `ranges` (a pair of `(S,)` arrays) default to the panel's own."""
+    def from_panel(cls, panel: Panel, freq, device, ranges=None, exog=None) -> Packed:
+        """Pack `panel` and its covariates `exog` (`ExogArrays` or None); `ranges` (a pair of
+        `(S,)` arrays) default to the panel's own."""
         lo, hi = ranges if ranges is not None else bins.series_ranges(panel.values, panel.indptr)
+        covariates = (
+            [torch.as_tensor(a, device=device) for a in (exog.futr, exog.hist, exog.stat)]
+            if exog is not None
+            else []
+        )
         return cls(
             torch.as_tensor(panel.values, device=device),
             torch.as_tensor(calendar_features(panel.ds, freq), device=device),
             torch.as_tensor(panel.indptr, device=device),
             torch.as_tensor(lo, dtype=torch.float64, device=device),
             torch.as_tensor(hi, dtype=torch.float64, device=device),
+            *covariates,
         )
 
     @property
@@ -120,12 +133,16 @@ class Packed:
 @dataclass
 class Batch:
     """Gathered windows in data units. context `(B, C)` and target `(B, H)` hold NaN where
-    missing; ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`."""
+    missing; ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`; with covariates ctx_exog
+    `(B, C, Ef + Eh)` (future-known, then historical) and fut_exog `(B, H, Ef)`, zeros where
+    the context or target lies outside the series."""
 
     context: torch.Tensor
     target: torch.Tensor
     ctx_feats: torch.Tensor
     fut_feats: torch.Tensor
+    ctx_exog: torch.Tensor | None = None
+    fut_exog: torch.Tensor | None = None
 
 
 def gather(
@@ -137,11 +154,16 @@ def gather(
     context_length: int,
     horizon: int,
     fut_feats: torch.Tensor | None = None,
+    futr: torch.Tensor | None = None,
+    hist: torch.Tensor | None = None,
+    fut_futr: torch.Tensor | None = None,
 ) -> Batch:
-    """Gather windows from packed `values (N,)` and `feats (N, F)`.
+    """Gather windows from packed `values (N,)` and `feats (N, F)`, and the covariates `futr
+    (N, Ef)` and `hist (N, Eh)` when given (both or neither).
 
     Targets past a series' end are NaN; their features come from `fut_feats (B, H, F)` when
-    given (forecasting), else they are zeros.
+    given (forecasting), else they are zeros; so do their future-known covariates, from
+    `fut_futr (B, H, Ef)`.
     """
     start, end = indptr[series].unsqueeze(-1), indptr[series + 1].unsqueeze(-1)
     c = cutoff.unsqueeze(-1)
@@ -155,14 +177,30 @@ def gather(
     ctx_feats = feats[ctx_idx.clamp(0, n)] * ctx_ok.unsqueeze(-1)
     if fut_feats is None:
         fut_feats = feats[tgt_idx.clamp(0, n)] * tgt_ok.unsqueeze(-1)
-    return Batch(context, target, ctx_feats, fut_feats)
+    if futr is None:
+        return Batch(context, target, ctx_feats, fut_feats)
+    ctx_rows = ctx_idx.clamp(0, n)
+    ctx_exog = torch.cat([futr[ctx_rows], hist[ctx_rows]], -1) * ctx_ok.unsqueeze(-1)
+    if fut_futr is None:
+        fut_futr = futr[tgt_idx.clamp(0, n)] * tgt_ok.unsqueeze(-1)
+    return Batch(context, target, ctx_feats, fut_feats, ctx_exog, fut_futr)
+
+
+@dataclass
+class ExogBatch:
+    """Covariates of B windows as `ForecastNet` reads them: ctx `(B, C, Ef + Eh)`, fut
+    `(B, H, Ef)`, stat `(B, Es)`, float32 (scaled numbers, categorical codes)."""
+
+    ctx: torch.Tensor
+    fut: torch.Tensor
+    stat: torch.Tensor
 
 
 @dataclass
 class UnitBatch:
     """Windows in unit space: u `(B, C)` and y `(B, H)` are float32 (value - lo) / (hi - lo)
     clipped to [-1, 2], NaN where missing; ctx_feats `(B, C, F)`, fut_feats `(B, H, F)`;
-    support lo, hi `(B,)` float64 in data units."""
+    support lo, hi `(B,)` float64 in data units; exog the windows' covariates or None."""
 
     u: torch.Tensor
     ctx_feats: torch.Tensor
@@ -170,11 +208,14 @@ class UnitBatch:
     y: torch.Tensor
     lo: torch.Tensor
     hi: torch.Tensor
+    exog: ExogBatch | None = None
 
     @property
-    def inputs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """What `ForecastNet.forward` reads: (u, ctx_feats, fut_feats)."""
-        return self.u, self.ctx_feats, self.fut_feats
+    def inputs(self) -> tuple:
+        """What `ForecastNet.forward` reads: (u, ctx_feats, fut_feats), and exog when given."""
+        if self.exog is None:
+            return self.u, self.ctx_feats, self.fut_feats
+        return self.u, self.ctx_feats, self.fut_feats, self.exog
 
     def edges(self, n_bins: int) -> torch.Tensor:
         """Bin edges in data units, float64 `(B, 1, K+1)` (shared by the H steps)."""
@@ -198,14 +239,17 @@ class UnitWindows:
     bin_range: str = "window"
     margin: float = 0.1
 
-    def __call__(self, data: Packed, win: Windows, fut_feats=None) -> UnitBatch:
-        """Gather windows `win` (B of them) from `data`; `fut_feats (B, H, F)` gives the
-        calendar features of steps past the series' ends (forecasting)."""
+    def __call__(self, data: Packed, win: Windows, fut_feats=None, fut_exog=None) -> UnitBatch:
+        """Gather windows `win` (B of them) from `data`; `fut_feats (B, H, F)` and `fut_exog
+        (B, H, Ef)` give the calendar features and future-known covariates of steps past the
+        series' ends (forecasting)."""
         series = torch.as_tensor(win.series, device=data.values.device)
         cutoff = torch.as_tensor(win.cutoff, device=data.values.device)
+        if fut_exog is not None:
+            fut_exog = torch.as_tensor(fut_exog, device=data.values.device)
         batch = gather(
             data.values, data.feats, data.indptr, series, cutoff,
-            self.context_length, self.horizon, fut_feats,
+            self.context_length, self.horizon, fut_feats, data.futr, data.hist, fut_exog,
         )  # fmt: skip
         series_lo, series_hi = data.lo[series], data.hi[series]
         if self.bin_range == "window":
@@ -220,4 +264,7 @@ class UnitWindows:
         u = bins.to_unit(context, lo.unsqueeze(-1), hi.unsqueeze(-1)).clamp(*clip)
         y = bins.to_unit(batch.target, lo.unsqueeze(-1), hi.unsqueeze(-1)).clamp(*clip)
         u, y = u.float(), y.float()
-        return UnitBatch(u, batch.ctx_feats, batch.fut_feats, y, lo, hi)
+        exog = None
+        if data.futr is not None:
+            exog = ExogBatch(batch.ctx_exog, batch.fut_exog, data.stat[series])
+        return UnitBatch(u, batch.ctx_feats, batch.fut_feats, y, lo, hi, exog)

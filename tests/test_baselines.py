@@ -122,7 +122,8 @@ def test_theta_intervals_cover_their_level(m):
 def test_baseline_params_round_trip_and_clone(small_panel, model):
     est = model(horizon=4, season_length=24, alias="mine")
     params = est.get_params()
-    assert params == {"horizon": 4, "season_length": 24, "alias": "mine"}
+    exog = {"futr_exog_list": None} if model is ARIMA else {}  # ARIMA takes covariates
+    assert params == {"horizon": 4, "season_length": 24, "alias": "mine", **exog}
     assert est.set_params(horizon=6) is est and est.horizon == 6
     assert model(**est.get_params()).get_params() == est.get_params()
     with pytest.raises(ValueError, match="invalid parameter 'horizn'"):

@@ -4,10 +4,12 @@ Every variant uses the same encoder (a GRU, peak learning rate 2e-3, pinned here
 does not move with the library defaults), the same windows, the same budget
 (`--steps` training steps, no early stopping, the last 48 points of the fit part held out for
 the per-epoch validation CRPS) and the same seeds; only the head/loss or one bin
-setting changes. Data: M4 hourly *training* set, its last 48 points per series held out and
-scored (the official test set is not used here). Writes results/loss_ablation.json, a markdown
-table results/loss_ablation.md and the convergence figure results/loss_ablation.png
-(validation CRPS and gradient norm per epoch, mean over seeds).
+setting changes. The soft row's targets are a teacher's histograms (the paper's third kind of
+target; `distill_alpha=1`): the teacher is the mixture of the default variant with seeds
+100-102, fitted once on the same data and budget. Data: M4 hourly *training* set, its last 48
+points per series held out and scored (the official test set is not used here). Writes
+results/loss_ablation.json, a markdown table results/loss_ablation.md and the convergence
+figure results/loss_ablation.png (validation CRPS and gradient norm per epoch, mean over seeds).
 
     python examples/benchmarks/loss_ablation.py [--steps 600] [--seeds 0 1 2]
 """
@@ -22,6 +24,7 @@ from _common import RESULTS, best_epoch, data_dir, resolved_params, write
 from m4_hourly_tuning import fit_and_score, split
 
 from histcast.datasets import load_m4
+from histcast.ensemble import HistEnsemble
 from histcast.forecaster import HistForecaster
 
 VARIANTS = {
@@ -30,6 +33,7 @@ VARIANTS = {
     "hist gaussian s=2": {"sigma_ratio": 2.0},
     "hist dirac": {"target": "dirac"},
     "hist twohot": {"target": "twohot"},
+    "hist soft (teacher)": {"distill_alpha": 1.0},
     "Gaussian NLL head": {"head": "gaussian"},
     "quantile (pinball) head": {"head": "quantile"},
     "MSE point head": {"head": "mse"},
@@ -39,14 +43,21 @@ VARIANTS = {
     "hist 400 bins": {"n_bins": 400},
 }
 KEYS = ["WQL", "MASE", "scaled_CRPS", "MSIS", "coverage_80", "best_epoch", "seconds"]
+TEACHER_SEEDS = 3  # the soft row's teacher: the default variant with seeds 100, 101, 102, mixed
 
 
-def run(settings: dict, seed: int, fit, valid, cutoff, steps: int) -> dict:
-    model = HistForecaster(
+def model_of(settings: dict, seed: int, steps: int) -> HistForecaster:
+    return HistForecaster(
         horizon=48, encoder="gru", val_size=48, learning_rate=2e-3, seed=seed, verbose=False,
         max_steps=steps, max_epochs=10_000, early_stopping_patience=10_000, **settings,
     )  # fmt: skip
-    metrics, seconds, _ = fit_and_score(model, fit, valid, cutoff)
+
+
+def run(settings: dict, seed: int, fit, valid, cutoff, steps: int, teacher=None) -> dict:
+    """One variant and seed; a variant with `distill_alpha` learns from `teacher`."""
+    model = model_of(settings, seed, steps)
+    kw = {"teacher": teacher} if settings.get("distill_alpha") else {}
+    metrics, seconds, _ = fit_and_score(model, fit, valid, cutoff, **kw)
     val = [r["val_crps"] for r in model.history_]
     return {
         **metrics, "seconds": seconds, "best_epoch": best_epoch(model.history_),
@@ -96,13 +107,16 @@ def main() -> None:
     if root is None:
         return
     fit, valid, cutoff = split(load_m4("m4_hourly", root)[0], 48)
-    runs = []
+    runs, teacher = [], None
     for name, settings in VARIANTS.items():
         if args.only and name not in args.only:
             continue
+        if settings.get("distill_alpha") and teacher is None:  # once, for every seed
+            template = model_of({}, 100, args.steps)
+            teacher = HistEnsemble(template, n_members=TEACHER_SEEDS).fit(fit)
         for seed in args.seeds:
             row = {"variant": name, "seed": seed, **run(settings, seed, fit, valid, cutoff,
-                                                          args.steps)}  # fmt: skip
+                                                          args.steps, teacher)}  # fmt: skip
             runs.append(row)
             print(f"{name:30s} seed {seed}: " + " ".join(f"{k} {row[k]:.4g}" for k in KEYS))
     frame = pd.DataFrame(runs).groupby("variant", sort=False)[KEYS].agg(["mean", "std"])

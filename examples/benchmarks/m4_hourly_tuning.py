@@ -48,10 +48,11 @@ def split(train, h: int, fold: int = 0):
     return fit, valid, fit.groupby("unique_id")["ds"].max().rename("cutoff")
 
 
-def fit_and_score(model, fit, valid, cutoff) -> tuple[dict, float, pd.DataFrame]:
-    """Fit on `fit`, forecast, score on `valid`: (metrics, fit + forecast seconds, cv frame)."""
+def fit_and_score(model, fit, valid, cutoff, **fit_kwargs) -> tuple[dict, float, pd.DataFrame]:
+    """Fit on `fit` (with `fit_kwargs`, e.g. a `teacher`), forecast, score on `valid`:
+    (metrics, fit + forecast seconds, cv frame)."""
     t0 = time.perf_counter()
-    fc = model.fit(fit).forecast()
+    fc = model.fit(fit, **fit_kwargs).forecast()
     seconds = time.perf_counter() - t0
     dist, index = model.predict_distribution()
     y = index.merge(valid, on=["unique_id", "ds"], how="left")["y"].to_numpy()

@@ -1,0 +1,133 @@
+"""Knowledge distillation: a teacher's histograms as soft targets of the histogram loss.
+
+For every training batch the teacher forecasts the same windows (through its own data path:
+its context length, support rule and margin, on the student's packed panel), without
+gradients and on the student's device. Its histograms, in data units, are moved onto the
+student's bins (each window's unit grid, edges lo + (hi - lo) j / K) by exact CDF re-binning
+(`mixture.rebin`; mass outside the student's support goes to its edge bins), and mixed with the
+student's own target:
+
+    p = a p_teacher + (1 - a) p_target,
+
+p_target the HL-Gaussian (or dirac / twohot) target of the observed value. The loss is the
+cross-entropy -sum_i p_i log q_i (`losses.histogram_loss` with kind "soft"). With a = 0, or no
+teacher, `batches` returns exactly the plain batch function: training is unchanged, bit for bit.
+
+A teacher is a fitted `HistForecaster`, an ensemble with fitted `members_` (the mixture: the
+mean of its members' re-binned probabilities, which is the re-binned mixture), or any callable
+`teacher(data: Packed, win: Windows) -> Histogram` of batch shape `(B, >= H)` in data units.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+
+from .distributions import Histogram
+from .losses import bin_targets
+from .mixture import rebin
+from .windows import Packed, UnitBatch, Windows
+
+
+@dataclass
+class SoftBatch(UnitBatch):
+    """A `UnitBatch` with the distillation target soft `(B, H, K)` (float32, rows sum to 1)."""
+
+    soft: torch.Tensor | None = None
+
+
+def check_alpha(alpha) -> None:
+    """Raise unless `alpha` (`distill_alpha`) is a real number in [0, 1]."""
+    ok = isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 <= alpha <= 1
+    if not ok:
+        raise ValueError(f"distill_alpha must be a number in [0, 1]; got {alpha!r}")
+
+
+def _teacher_parts(teacher, student, freq, device) -> list:
+    """The teacher as a list of callables `(data, win) -> Histogram (B, H_t)`, one per member,
+    each running on `device` (a network on another device is copied there, the teacher kept)."""
+    if callable(teacher) and not hasattr(teacher, "model_") and not hasattr(teacher, "members_"):
+        return [teacher]
+    members = getattr(teacher, "members_", None) or [teacher]
+    parts = []
+    for m in members:
+        if not hasattr(m, "model_"):
+            raise ValueError("the teacher must be fitted (or a callable (data, win) -> Histogram)")
+        if m.freq_ != freq:
+            raise ValueError(f"the teacher was fitted on frequency {m.freq_}, the data is {freq}")
+        if m.config_.horizon < student.horizon:
+            raise ValueError(
+                f"the teacher forecasts {m.config_.horizon} steps; the student needs "
+                f"{student.horizon}"
+            )
+        if getattr(m, "covariates_", None) is not None:
+            raise ValueError("a teacher with covariates cannot be distilled (yet)")
+        net = m.model_
+        if next(net.parameters()).device != device:
+            net = copy.deepcopy(net).to(device)
+        parts.append(_member(net.eval(), m._windows(m.config_, m.margin_), m.config_.n_bins))
+    return parts
+
+
+def _member(net, windows, n_bins):
+    def histogram(data: Packed, win: Windows) -> Histogram:
+        batch = windows(data, win)  # the student's covariates, if any, are not the teacher's
+        probs = net.probs(net(batch.u, batch.ctx_feats, batch.fut_feats)[0]).double()
+        return Histogram(batch.edges(n_bins), probs, validate=False)
+
+    return histogram
+
+
+def teacher_probs(parts: list, data: Packed, win: Windows, edges: torch.Tensor, horizon: int):
+    """The teacher's probabilities for the first `horizon` (H) steps of windows `win` on the
+    student's bins, edges `(B, 1 or H, K+1)` in data units: `(B, H, K)` float64, the mean over
+    the teacher's members of `mixture.rebin`."""
+    h, k = horizon, edges.shape[-1] - 1
+    total = 0.0
+    with torch.no_grad():
+        for part in parts:
+            hist = part(data, win)
+            if hist.batch_shape[-1] < h:
+                raise ValueError(f"the teacher gave {hist.batch_shape[-1]} steps; {h} needed")
+            hist = hist[:, :h] if hist.batch_shape[-1] > h else hist
+            target = edges.to(hist.probs.device, torch.float64).expand(len(win), h, k + 1)
+            total = total + rebin(hist.to(torch.float64), target)
+    return total / len(parts)
+
+
+def soft_targets(p_teacher, y, n_bins, kind="gaussian", sigma_ratio=1.0, alpha=1.0):
+    """p = a p_teacher + (1 - a) p_target: p_teacher `(B, H, K)`, unit-space y `(B, H)` (NaN
+    missing: masked by the loss) -> float32 `(B, H, K)`; p_target = `losses.bin_targets`."""
+    p_teacher = p_teacher.to(y.dtype)
+    if alpha == 1:
+        return p_teacher
+    return alpha * p_teacher + (1 - alpha) * bin_targets(y, n_bins, kind, sigma_ratio)
+
+
+def batches(windows, data: Packed, train: Windows, student, config, teacher=None, freq=None):
+    """The training batch function `idx -> UnitBatch` of `student` (a `HistForecaster`).
+
+    Without a teacher or with `student.distill_alpha == 0` it is the plain
+    `windows(data, train.take(idx))`; otherwise each batch is a `SoftBatch` whose `soft` holds
+    `soft_targets` (`teacher_probs` on the batch's own bins).
+    """
+    alpha = student.distill_alpha
+    if teacher is None or alpha == 0:
+        if alpha:
+            raise ValueError("distill_alpha > 0 needs a teacher: fit(df, teacher=...)")
+        return lambda idx: windows(data, train.take(idx))
+    if config.head != "histogram":
+        raise ValueError(f"distillation needs head='histogram'; got {config.head!r}")
+    parts = _teacher_parts(teacher, student, freq, data.values.device)
+    k = config.n_bins
+
+    def make_batch(idx) -> SoftBatch:
+        win = train.take(idx)
+        batch = windows(data, win)
+        p_t = teacher_probs(parts, data, win, batch.edges(k), config.horizon)
+        soft = soft_targets(p_t, batch.y, k, config.target, config.sigma_ratio, alpha)
+        return SoftBatch(**vars(batch), soft=soft)
+
+    return make_batch

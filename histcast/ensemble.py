@@ -1,0 +1,173 @@
+"""`HistEnsemble`: M histogram forecasters and the exact, equal-weight mixture of their
+histograms.
+
+Members are fitted `clone`s of a template `HistForecaster` with seeds seed, seed + 1, ...,
+seed + M - 1 (optionally cycling through encoders). Their predictive distribution is the
+mixture (1/M) sum_i H_i (`mixture.mix`): members with the same bin settings share edges on
+every window, so their probabilities average directly; otherwise the mixture lives on the union
+of their edges, exactly. Forecast columns, CRPS and quantiles come from the mixture (not from
+averaged quantiles). N-BEATS and the M4 / M3 combinations (SCUM) get their edge this way; one
+network can then be trained to imitate the mixture (`distill`, `HistForecaster.fit(teacher=)`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .encoders import ENCODERS
+from .estimator import Estimator, check_choice, check_int, clone
+from .forecaster import HistForecaster
+from .frames import LEVELS, check_forecast_args, forecast_frame
+from .frequency import freq_from_json, freq_to_json
+from .mixture import mix
+
+FORMAT = 1
+CONFIG = "ensemble.json"
+
+
+class HistEnsemble(Estimator):
+    """An equal-weight mixture of M `HistForecaster`s: the same API (fit, forecast,
+    predict_distribution, save, load; `cross_validation` and the CLI take it).
+
+    Fitted attributes: `members_` (the fitted forecasters), `fit_seconds_` (per member).
+
+    Args:
+        forecaster: the template `HistForecaster` (its parameters are copied, it is not fitted).
+        n_members: M, the number of members; member i has seed `forecaster.seed + i`.
+        encoders: None (every member uses the template's encoder) or a sequence of encoder
+            names; member i uses `encoders[i % len(encoders)]` (mixed encoders).
+        alias: name of the forecast columns (default `HistEns<M>`).
+    """
+
+    _fitted_attr = "members_"
+
+    def __init__(self, forecaster: HistForecaster, n_members: int = 5, encoders=None, alias=None):
+        self.forecaster = forecaster
+        self.n_members = n_members
+        self.encoders = encoders
+        self.alias = alias
+
+    @property
+    def alias_(self) -> str:
+        return self.alias or f"HistEns{self.n_members}"
+
+    @property
+    def horizon(self) -> int:
+        """The template's horizon (what `cross_validation` checks)."""
+        return self.forecaster.horizon
+
+    def members(self) -> list[HistForecaster]:
+        """The M unfitted members: clones of the template with their seed and encoder."""
+        self._check_params()
+        out = []
+        for i in range(self.n_members):
+            member = clone(self.forecaster).set_params(seed=self.forecaster.seed + i)
+            if self.encoders:
+                member.set_params(encoder=self.encoders[i % len(self.encoders)])
+            out.append(member)
+        return out
+
+    def _check_params(self) -> None:
+        if not isinstance(self.forecaster, HistForecaster):
+            raise ValueError(
+                f"forecaster must be a HistForecaster; got {type(self.forecaster).__name__}"
+            )
+        check_int("n_members", self.n_members, 1)
+        if self.encoders is not None:
+            if isinstance(self.encoders, str) or not len(self.encoders):
+                raise ValueError(f"encoders must be None or a list of names; got {self.encoders!r}")
+            for name in self.encoders:
+                check_choice("encoders", name, ENCODERS)
+
+    # -- fitting and forecasting -----------------------------------------------------------------
+    def fit(
+        self, df: pd.DataFrame, static_df=None, id_col="unique_id", time_col="ds", target_col="y",
+        **kwargs,
+    ):  # fmt: skip
+        """Fit the M members one after another on `df` (and `static_df`); return `self`. Other
+        keyword arguments (e.g. `teacher=`) go to every member's `fit`."""
+        self._reset()
+        members, seconds = self.members(), []
+        cols = dict(id_col=id_col, time_col=time_col, target_col=target_col)
+        if static_df is not None:
+            kwargs["static_df"] = static_df
+        for member in members:
+            t0 = time.perf_counter()
+            member.fit(df, **cols, **kwargs)
+            seconds.append(time.perf_counter() - t0)
+        self.fit_seconds_ = seconds
+        self.members_ = members  # last: it means "fitted"
+        return self
+
+    def predict_distribution(self, df: pd.DataFrame | None = None, **kwargs):
+        """The mixture of the members' forecast histograms: `(Histogram (S, H), index)`, as
+        `HistForecaster.predict_distribution` (keyword arguments go to every member)."""
+        self.check_fitted()
+        outs = [m.predict_distribution(df, **kwargs) for m in self.members_]
+        return mix([dist for dist, _ in outs]), outs[0][1]
+
+    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), **kwargs) -> pd.DataFrame:
+        """Nixtla-style forecast frame of the mixture (as `HistForecaster.forecast`)."""
+        quantiles, level = check_forecast_args(quantiles, level)
+        dist, index = self.predict_distribution(df, **kwargs)
+        return forecast_frame(index, dist, self.alias_, quantiles, level)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write each member to `path/member_<i>/` (`persistence`), then `path/ensemble.json`
+        (the ensemble's arguments, the template's, and each member's config checksum)."""
+        self.check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        names = [f"member_{i}" for i in range(len(self.members_))]
+        for name, member in zip(names, self.members_, strict=True):
+            member.save(path / name)
+        template = self.forecaster.get_params()
+        template["freq"] = freq_to_json(template["freq"])
+        meta = {
+            "format": FORMAT,
+            "class": type(self).__name__,
+            "params": {"n_members": self.n_members, "encoders": self.encoders, "alias": self.alias},
+            "forecaster": template,
+            "members": names,
+            "member_sha256": [_sha256(path / n / "config.json") for n in names],
+            "fit_seconds": self.fit_seconds_,
+        }
+        (path / CONFIG).write_text(json.dumps(meta, indent=1, default=str))
+
+    @classmethod
+    def load(cls, path, device: str = "cpu") -> HistEnsemble:
+        """Rebuild a fitted ensemble written by `save`; ValueError naming the file when the
+        ensemble's config is missing, corrupt or disagrees with its members."""
+        path = Path(path)
+        file = path / CONFIG
+        try:
+            meta = json.loads(file.read_text())
+            params = meta["params"]
+            template = dict(meta["forecaster"])
+            template["freq"] = freq_from_json(template["freq"])
+            model = cls(HistForecaster(**template), **params)
+            names, sums = list(meta["members"]), list(meta["member_sha256"])
+        except FileNotFoundError as err:
+            raise ValueError(f"{file} does not exist: not a saved histcast ensemble") from err
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{file} is not a valid histcast ensemble config: {err!r}") from err
+        if len(names) != model.n_members or len(sums) != len(names):
+            raise ValueError(f"{file}: {len(names)} members saved, n_members={model.n_members}")
+        for name, expected in zip(names, sums, strict=True):
+            if not (path / name / "config.json").exists() or (
+                _sha256(path / name / "config.json") != expected
+            ):
+                raise ValueError(f"{path / name}: missing, or not the member {file} was saved with")
+        model.members_ = [HistForecaster.load(path / name, device) for name in names]
+        model.fit_seconds_ = meta.get("fit_seconds")
+        return model
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

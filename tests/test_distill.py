@@ -1,0 +1,142 @@
+"""Distillation (`histcast.distill`): a = 0 is plain training bit for bit; a student trained
+against a fixed histogram moves towards it; teachers of other sizes and ensembles."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from histcast.distill import batches, soft_targets, teacher_probs
+from histcast.distributions import Histogram
+from histcast.ensemble import HistEnsemble
+from histcast.forecaster import HistForecaster
+from histcast.losses import bin_targets
+from histcast.windows import Packed, training_windows
+
+FAST = dict(max_epochs=3, steps_per_epoch=8, hidden_size=12, n_bins=30, batch_size=32,
+            context_length=48, verbose=False)  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks: one thread is faster, and not slowed down by a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def level_panel():
+    """Four hourly series around 10 (so that a fixed data-unit histogram is a sensible teacher)."""
+    rng = np.random.default_rng(1)
+    frames = []
+    for i in range(4):
+        t = np.arange(150)
+        y = 10 + 2 * np.sin(2 * np.pi * (t + 5 * i) / 24) + rng.normal(0, 0.3, len(t))
+        ds = pd.date_range("2024-01-01", periods=len(t), freq="h")
+        frames.append(pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": y}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def teacher(small_panel):
+    return HistForecaster(horizon=4, **{**FAST, "n_bins": 40, "hidden_size": 16}).fit(small_panel)
+
+
+def fixed_teacher(data, win):
+    """Every window and step: mass 0.3 on [8, 9) and 0.7 on [11.5, 12), in data units."""
+    edges = torch.tensor([6.0, 8, 9, 11.5, 12, 14], dtype=torch.float64)
+    probs = torch.tensor([0.0, 0.3, 0.0, 0.7, 0.0], dtype=torch.float64)
+    return Histogram(edges.expand(len(win), 4, -1), probs.expand(len(win), 4, -1))
+
+
+def kl_to_teacher(student, teacher, n=200) -> float:
+    """Mean KL(p_teacher || q_student) over n training windows, on the student's bins."""
+    windows = student._windows(student.config_, student.margin_)
+    data = Packed.from_panel(student.panel_, student.freq_, "cpu")
+    win = training_windows(student.panel_.indptr, student.panel_.lengths)
+    win = win.take(np.linspace(0, len(win) - 1, n).astype(int))
+    batch = windows(data, win)
+    with torch.no_grad():
+        q = student.model_.probs(student.model_(*batch.inputs)[0]).double()
+    p = teacher_probs([teacher], data, win, batch.edges(student.config_.n_bins), 4)
+    terms = torch.where(p > 0, p * (p.clamp_min(1e-300).log() - q.clamp_min(1e-300).log()), 0)
+    return float(terms.sum(-1).mean())
+
+
+def test_alpha_zero_is_plain_training_bit_for_bit(small_panel, teacher):
+    plain = HistForecaster(horizon=4, seed=2, **FAST).fit(small_panel)
+    zero = HistForecaster(horizon=4, seed=2, distill_alpha=0.0, **FAST)
+    zero.fit(small_panel, teacher=teacher)
+    for (k, a), b in zip(
+        plain.model_.state_dict().items(), zero.model_.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), k
+    assert [r["train_loss"] for r in plain.history_] == [r["train_loss"] for r in zero.history_]
+    pd.testing.assert_frame_equal(plain.forecast(), zero.forecast())
+
+
+def test_student_moves_towards_a_fixed_teacher(level_panel):
+    kw = dict(horizon=4, seed=0, **{**FAST, "max_epochs": 5, "steps_per_epoch": 10})
+    start = HistForecaster(**{**kw, "max_steps": 1}).fit(level_panel)
+    plain = HistForecaster(**kw).fit(level_panel)
+    student = HistForecaster(distill_alpha=1.0, **kw).fit(level_panel, teacher=fixed_teacher)
+    kl_start, kl_plain = kl_to_teacher(start, fixed_teacher), kl_to_teacher(plain, fixed_teacher)
+    kl_student = kl_to_teacher(student, fixed_teacher)
+    assert kl_student < 0.5 * kl_start and kl_student < 0.5 * kl_plain
+    # its training loss (cross-entropy to the teacher) falls too
+    assert student.history_[-1]["train_loss"] < student.history_[0]["train_loss"]
+
+
+def test_soft_targets_mix_teacher_and_gaussian():
+    y = torch.tensor([[0.2, float("nan")], [0.9, 0.5]])
+    p_t = torch.softmax(torch.randn(2, 2, 10, dtype=torch.float64), -1)
+    gauss = bin_targets(y, 10, "gaussian", 1.0)
+    mixed = soft_targets(p_t, y, 10, "gaussian", 1.0, alpha=0.25)
+    torch.testing.assert_close(mixed, 0.25 * p_t.float() + 0.75 * gauss)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed.sum(-1), torch.ones(2, 2))
+    torch.testing.assert_close(soft_targets(p_t, y, 10, alpha=1.0), p_t.float())
+
+
+def test_teacher_of_another_size_maps_onto_the_student_bins(small_panel, teacher):
+    """A teacher with 40 bins and its own context seen on a 30-bin student's grid: rows are
+    distributions, and rebinning onto the teacher's own bins gives its probabilities back."""
+    student = HistForecaster(horizon=3, distill_alpha=0.5, **FAST)
+    student.fit(small_panel, teacher=teacher)
+    data = Packed.from_panel(student.panel_, student.freq_, "cpu")
+    win = training_windows(student.panel_.indptr, student.panel_.lengths).take(np.arange(0, 60, 7))
+    make = batches(student._windows(student.config_, student.margin_), data,
+                   training_windows(student.panel_.indptr, student.panel_.lengths), student,
+                   student.config_, teacher, student.freq_)  # fmt: skip
+    batch = make(np.arange(0, 60, 7))
+    assert batch.soft.shape == (len(win), 3, 30)
+    torch.testing.assert_close(batch.soft.sum(-1), torch.ones(len(win), 3))
+    own = teacher._windows(teacher.config_, teacher.margin_)(data, win)
+    p_own = teacher_probs([lambda d, w: _direct(teacher, d, w)], data, win, own.edges(40), 3)
+    direct = _direct(teacher, data, win).probs[:, :3]
+    torch.testing.assert_close(p_own, direct, rtol=0, atol=1e-12)
+
+
+def _direct(model, data, win):
+    batch = model._windows(model.config_, model.margin_)(data, win)
+    with torch.no_grad():
+        probs = model.model_.probs(model.model_(*batch.inputs)[0]).double()
+    return Histogram(batch.edges(model.config_.n_bins), probs, validate=False)
+
+
+def test_ensemble_teacher_and_errors(small_panel, teacher):
+    ens = HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=2).fit(small_panel)
+    student = HistForecaster(horizon=4, distill_alpha=1.0, **FAST).fit(small_panel, teacher=ens)
+    assert np.isfinite(student.history_[-1]["train_loss"])
+    with pytest.raises(ValueError, match="needs a teacher"):
+        HistForecaster(horizon=4, distill_alpha=0.5, **FAST).fit(small_panel)
+    with pytest.raises(ValueError, match="distill_alpha must be"):
+        HistForecaster(horizon=4, distill_alpha=1.5, **FAST).fit(small_panel, teacher=teacher)
+    with pytest.raises(ValueError, match="teacher forecasts 4 steps"):
+        HistForecaster(horizon=6, distill_alpha=1.0, **FAST).fit(small_panel, teacher=teacher)
+    with pytest.raises(ValueError, match="head='histogram'"):
+        HistForecaster(horizon=4, distill_alpha=1.0, head="quantile", **FAST).fit(
+            small_panel, teacher=teacher
+        )

@@ -1,0 +1,124 @@
+"""`HistEnsemble`: the estimator contract, forecasts from the mixture, save/load, backtests
+and the CLI."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import check_forecaster
+
+from histcast import cli
+from histcast.backtest import cross_validation
+from histcast.ensemble import HistEnsemble
+from histcast.estimator import NotFittedError, clone
+from histcast.forecaster import HistForecaster
+from histcast.mixture import mix
+
+FAST = dict(max_epochs=2, steps_per_epoch=6, hidden_size=12, n_bins=30, batch_size=32,
+            context_length=48, verbose=False)  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks: one thread is faster, and not slowed down by a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def fitted(small_panel):
+    template = HistForecaster(horizon=4, seed=5, **FAST)
+    return HistEnsemble(template, n_members=3, encoders=["tcn", "gru"]).fit(small_panel)
+
+
+def test_members_are_seeded_clones_with_their_encoders(fitted):
+    assert [m.seed for m in fitted.members_] == [5, 6, 7]
+    assert [m.encoder for m in fitted.members_] == ["tcn", "gru", "tcn"]
+    assert fitted.forecaster.seed == 5 and not hasattr(fitted.forecaster, "model_")
+    assert len(fitted.fit_seconds_) == 3 and fitted.alias_ == "HistEns3"
+
+
+def test_check_forecaster(small_panel):
+    model = HistEnsemble(HistForecaster(horizon=6, **FAST), n_members=2, alias="Ens")
+    check_forecaster(model, small_panel, 6)
+
+
+def test_forecast_comes_from_the_mixture(fitted):
+    dist, index = fitted.predict_distribution()
+    members = [m.predict_distribution()[0] for m in fitted.members_]
+    assert dist.batch_shape == (3, 4)
+    torch.testing.assert_close(dist.probs, mix(members).probs)
+    # same bin settings: shared edges, the probabilities average directly
+    torch.testing.assert_close(dist.edges, members[0].edges)
+    torch.testing.assert_close(dist.probs, sum(m.probs for m in members) / 3)
+    x = dist.quantile([0.3]).squeeze(-1)
+    torch.testing.assert_close(dist.cdf(x), sum(m.cdf(x) for m in members) / 3)
+    fc = fitted.forecast(quantiles=[0.1, 0.9], level=[80])
+    np.testing.assert_allclose(fc["HistEns3"], dist.mean.reshape(-1).numpy())
+    np.testing.assert_allclose(fc["HistEns3-q-90"], dist.quantile([0.9]).reshape(-1).numpy())
+    averaged = np.mean(
+        [m.forecast(quantiles=[0.9])[f"{m.alias_}-q-90"] for m in fitted.members_], 0
+    )
+    assert not np.allclose(fc["HistEns3-q-90"], averaged)  # not averaged quantiles
+
+
+def test_save_load_round_trip_is_identical(fitted, small_panel, tmp_path):
+    fitted.save(tmp_path / "ens")
+    loaded = HistEnsemble.load(tmp_path / "ens")
+    assert loaded.get_params()["n_members"] == 3 and loaded.forecaster.seed == 5
+    pd.testing.assert_frame_equal(loaded.forecast(), fitted.forecast())
+    new = small_panel[small_panel.unique_id == "u1"].iloc[:70]
+    pd.testing.assert_frame_equal(loaded.forecast(new), fitted.forecast(new))
+    d1, _ = loaded.predict_distribution()
+    d0, _ = fitted.predict_distribution()
+    assert torch.equal(d1.probs, d0.probs) and torch.equal(d1.edges, d0.edges)
+
+
+def test_load_refuses_a_changed_member(fitted, tmp_path):
+    fitted.save(tmp_path / "ens")
+    config = tmp_path / "ens" / "member_1" / "config.json"
+    meta = json.loads(config.read_text())
+    meta["params"]["seed"] = 99
+    config.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="member_1"):
+        HistEnsemble.load(tmp_path / "ens")
+    with pytest.raises(ValueError, match="not a saved histcast ensemble"):
+        HistEnsemble.load(tmp_path / "nothing")
+
+
+def test_estimator_contract_and_errors(small_panel):
+    model = HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=2)
+    copy = clone(model)
+    assert copy.get_params()["n_members"] == 2 and copy.forecaster is not model.forecaster
+    assert copy.set_params(n_members=4).n_members == 4 and copy.horizon == 4
+    with pytest.raises(NotFittedError):
+        model.forecast()
+    with pytest.raises(ValueError, match="n_members"):
+        HistEnsemble(HistForecaster(horizon=4), n_members=0).fit(small_panel)
+    with pytest.raises(ValueError, match="encoders"):
+        HistEnsemble(HistForecaster(horizon=4), encoders=["lstm"]).fit(small_panel)
+    with pytest.raises(ValueError, match="HistForecaster"):
+        HistEnsemble("tcn").fit(small_panel)
+
+
+def test_cross_validation_fits_a_clone_and_scores_the_mixture(small_panel):
+    model = HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=2)
+    cv = cross_validation(model, small_panel, h=4, n_windows=2)
+    assert not hasattr(model, "members_")
+    assert {"HistEns2", "HistEns2-crps", "HistEns2-q-50"} <= set(cv.columns)
+    assert len(cv) == 3 * 2 * 4 and cv["HistEns2-crps"].notna().all()
+
+
+def test_cli_histens(tmp_path, small_panel, monkeypatch):
+    monkeypatch.setattr(cli, "ENSEMBLE_SIZE", 2)
+    data = tmp_path / "data.csv"
+    small_panel.to_csv(data, index=False)
+    out = tmp_path / "fc.csv"
+    assert cli.main(["forecast", "--data", str(data), "--horizon", "3", "--model", "histens",
+                     "--epochs", "1", "--quiet", "--out", str(out)]) == 0  # fmt: skip
+    fc = pd.read_csv(out)
+    assert "HistEns2" in fc.columns and len(fc) == 3 * 3
