@@ -163,13 +163,15 @@ class ExogArrays:
 @dataclass
 class Covariates:
     """The fitted schema: the columns of each list, the series `ids (S,)` the per-series scalers
-    belong to, and the encoded static covariates of those series `stat_values (S, Es)`."""
+    belong to, the encoded static covariates of those series `stat_values (S, Es)`, and the
+    scaling of numeric columns (`"series"` or `"column"`)."""
 
     futr: list[Column]
     hist: list[Column]
     stat: list[Column]
     ids: np.ndarray
     stat_values: np.ndarray
+    scaling: str = "series"
 
     @property
     def cards(self) -> dict:
@@ -209,6 +211,7 @@ class Covariates:
             [fit_column(table[c], c, one_group, 1, panel.ids, "static_df") for c in stat],
             panel.ids.copy(),
             np.zeros((panel.n_series, 0), np.float32),
+            model.exog_scaling,
         )
         cov.stat_values = cov._encode_static(table, panel.ids)
         return cov, cov._pack(frame, panel, cov.stat_values)
@@ -245,7 +248,7 @@ class Covariates:
         """center, scale `(S,)` for a panel's series: the fitted ones (one per column, or per
         series for series `fit` saw), else robust statistics of the series' own values `x`."""
         n = len(known)
-        if len(col.center) == 1:
+        if self.scaling != "series":
             return np.full(n, col.center[0]), np.full(n, col.scale[0])
         center, scale = col.center[np.maximum(known, 0)], col.scale[np.maximum(known, 0)]
         new = known < 0
@@ -317,14 +320,15 @@ class Covariates:
     # -- persistence ---------------------------------------------------------------------------
     def to_json(self) -> dict:
         lists = {k: [c.to_json() for c in getattr(self, k)] for k in ("futr", "hist", "stat")}
-        return {**lists, "ids": self.ids.tolist(), "stat_values": self.stat_values.tolist()}
+        return {**lists, "ids": self.ids.tolist(), "stat_values": self.stat_values.tolist(),
+                "scaling": self.scaling}  # fmt: skip
 
     @classmethod
     def from_json(cls, obj: dict) -> Covariates:
         lists = [[Column.from_json(c) for c in obj[k]] for k in ("futr", "hist", "stat")]
         ids = np.asarray(obj["ids"])
         stat = np.asarray(obj["stat_values"], np.float32).reshape(len(ids), len(lists[2]))
-        return cls(*lists, ids, stat)
+        return cls(*lists, ids, stat, obj.get("scaling", "series"))
 
 
 def forecast_exog(cov, stored, panel, cols, fut_ds, df=None, futr_df=None, static_df=None):

@@ -8,12 +8,16 @@
 * M5 items (8 Walmart items, daily sales; covariates: the sell price and four event dummies,
   known ahead): one 28-day window at the end.
 
-Models: histcast's defaults with the covariates (`futr_exog_list`) and without, seasonal naive,
-ETS and ARIMA with the same covariates as regressors (statsmodels' `exog`); histcast over
-several seeds (mean and std). WQL, MASE, MSIS, coverage 80/95, scaled CRPS. Writes
+Models: histcast with the covariates (`futr_exog_list`) and without, seasonal naive, ETS and
+ARIMA with the same covariates as regressors (statsmodels' `exog`); histcast over several seeds
+(mean and std). Both sets are small (4 and 8 series), so histcast runs with small-data settings
+(`SMALL`: 600 steps, dropout 0.3, and on EPF a one-week context), the same with and without
+covariates, chosen on the window(s) just before the scored ones (EPF: the 7 days before the
+last 7; M5: the 28 days before the last 28), never on the scored ones; `--defaults` adds
+histcast's default settings as well. WQL, MASE, MSIS, coverage 80/95, scaled CRPS. Writes
 results/covariates.json and results/covariates_epf_fan.png (one market's 7 forecast days).
 
-    python examples/benchmarks/covariates.py [--seeds 0 1 2] [--sets epf m5_exog] [--max-steps N]
+    python examples/benchmarks/covariates.py [--seeds 0 1 2] [--sets epf m5_exog] [--defaults]
 """
 
 from __future__ import annotations
@@ -36,11 +40,15 @@ SETS = {  # name: backtest (h, n_windows) and the baselines' season length
     "epf": {"h": 24, "n_windows": 7, "season": 24},
     "m5_exog": {"h": 28, "n_windows": 1, "season": 7},
 }
+SMALL = {  # small-data settings, chosen on the validation window(s)
+    "epf": {"context_length": 168, "max_steps": 600, "dropout": 0.3},
+    "m5_exog": {"max_steps": 600, "dropout": 0.3},
+}
 FAN_MARKET = "DE"
 
 
 def run(models, df, spec):
-    """Backtest `models` on `df`: (cv frame, fitted clones, seconds)."""
+    """Backtest `models` on `df`: (cv frame, fitted clones, seconds for all of them)."""
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels' convergence notes, "cannot use covariates"
@@ -58,17 +66,20 @@ def scores(cv, df, info) -> dict:
 def one_set(name, args):
     df, info = load_dataset(name, data_dir(name))
     spec, exog = SETS[name], list(info.futr_exog)
-    budget = {"max_steps": args.max_steps} if args.max_steps else {}
+    settings = [("", SMALL[name])] + ([(" (defaults)", {})] if args.defaults else [])
     rows, params, fan = [], {}, None
     for seed in args.seeds:
-        models = [
-            HistForecaster(horizon=spec["h"], seed=seed, verbose=False, futr_exog_list=exog,
-                           alias="HistTCN+exog", **budget),
-            HistForecaster(horizon=spec["h"], seed=seed, verbose=False, **budget),
-        ]  # fmt: skip
+        models = []
+        for suffix, kw in settings:
+            models += [
+                HistForecaster(horizon=spec["h"], seed=seed, verbose=False, futr_exog_list=exog,
+                               alias=f"HistTCN+exog{suffix}", **kw),
+                HistForecaster(horizon=spec["h"], seed=seed, verbose=False,
+                               alias=f"HistTCN{suffix}", **kw),
+            ]  # fmt: skip
         cv, fitted, seconds = run(models, df, spec)
         for alias, s in scores(cv, df, info).items():
-            rows.append({"set": name, "model": alias, "seed": seed, **s, "seconds": seconds})
+            rows.append({"set": name, "model": alias, "seed": seed, **s, "run_seconds": seconds})
             print_table(rows[-1:], ["set", "model", "seed", "WQL", "MASE", "MSIS", "coverage_80"])
         params.update({f"{m.alias_} seed {seed}": resolved_params(m) for m in fitted})
         fan = cv if fan is None else fan
@@ -80,7 +91,7 @@ def one_set(name, args):
     ]  # fmt: skip
     cv, fitted, seconds = run(baselines, df, spec)
     for alias, s in scores(cv, df, info).items():
-        rows.append({"set": name, "model": alias, "seed": None, **s, "seconds": seconds})
+        rows.append({"set": name, "model": alias, "seed": None, **s, "run_seconds": seconds})
     params.update({m.alias_: resolved_params(m) for m in fitted})
     return rows, params, fan
 
@@ -94,13 +105,15 @@ def summary(rows) -> list[dict]:
         for k in KEYS:
             row[k], row[f"{k}_std"] = float(g[k].mean()), float(g[k].std()) if len(g) > 1 else 0.0
         out.append(row)
-    hist = frame[frame["model"].isin(["HistTCN", "HistTCN+exog"])]
-    for name, g in hist.groupby("set", sort=False):
-        w = g.pivot(index="seed", columns="model", values="WQL")
-        change = (w["HistTCN+exog"] / w["HistTCN"] - 1).to_numpy()
-        out.append({"set": name, "model": "WQL change with covariates", "n_seeds": len(change),
-                    "per_seed": change.tolist(), "mean": float(np.mean(change)),
-                    "std": float(np.std(change, ddof=1)) if len(change) > 1 else 0.0})  # fmt: skip
+    for suffix in ("", " (defaults)"):
+        pair = [f"HistTCN+exog{suffix}", f"HistTCN{suffix}"]
+        for name, g in frame[frame["model"].isin(pair)].groupby("set", sort=False):
+            w = g.pivot(index="seed", columns="model", values="WQL")
+            change = (w[pair[0]] / w[pair[1]] - 1).to_numpy()
+            std = float(np.std(change, ddof=1)) if len(change) > 1 else 0.0
+            out.append({"set": name, "model": f"WQL change with covariates{suffix}",
+                        "n_seeds": len(change), "per_seed": change.tolist(),
+                        "mean": float(np.mean(change)), "std": std})  # fmt: skip
     return out
 
 
@@ -122,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
-    parser.add_argument("--max-steps", type=int, default=None, help="histcast's budget")
+    parser.add_argument("--defaults", action="store_true", help="also histcast's defaults")
     args = parser.parse_args()
     rows, params = [], {"script": vars(args)}
     for name in args.sets:
@@ -139,9 +152,9 @@ def main() -> None:
     print_table([r for r in table if "WQL" in r], ["set", "model", *KEYS])
     for r in table:
         if "per_seed" in r:
-            print(f"{r['set']}: WQL change with covariates {r['mean']:+.1%} (per seed "
+            print(f"{r['set']}: {r['model']} {r['mean']:+.1%} (per seed "
                   f"{', '.join(f'{c:+.1%}' for c in r['per_seed'])})")  # fmt: skip
-    write("covariates", {"sets": SETS, "runs": rows, "summary": table}, params)
+    write("covariates", {"sets": SETS, "small": SMALL, "runs": rows, "summary": table}, params)
 
 
 if __name__ == "__main__":
