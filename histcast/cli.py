@@ -187,6 +187,8 @@ def backtest(args) -> int:
         models, df, h=h, n_windows=args.windows, return_models=True, static_df=static
     )
     seconds = time.perf_counter() - t0
+    if not main_rank():  # under torchrun rank 0 scores and writes
+        return 0
     table = evaluate(cv, df, season_length=info.season_length if info else None)
     cv.to_csv(out / "forecasts.csv", index=False)
     result = {
@@ -256,6 +258,8 @@ def forecast(args) -> int:
     futr = future_data(args, exog)
     model.fit(df, **({"static_df": static} if static is not None else {}))
     fc = model.forecast(**({"futr_df": futr} if futr is not None else {}))
+    if not main_rank():
+        return 0
     fc.to_csv(out, index=False)
     print(f"wrote {len(fc)} rows to {out}")
     return 0
@@ -340,6 +344,11 @@ def parser() -> argparse.ArgumentParser:
         "--horizon steps (default for --dataset epf: its future file)",
     )  # fmt: skip
     return p
+
+
+def main_rank() -> bool:
+    """False on the ranks other than 0 of a torchrun launch (`histcast.distributed`)."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def main(argv=None) -> int:

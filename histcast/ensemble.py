@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import distributed
 from .encoders import ENCODERS
 from .estimator import Estimator, check_choice, check_int, clone
 from .forecaster import HistForecaster
@@ -126,7 +127,9 @@ class HistEnsemble(Estimator):
         path.mkdir(parents=True, exist_ok=True)
         names = [f"member_{i}" for i in range(len(self.members_))]
         for name, member in zip(names, self.members_, strict=True):
-            member.save(path / name)
+            member.save(path / name)  # under torchrun: rank 0 writes, the others wait
+        if not distributed.is_main():
+            return
         template = self.forecaster.get_params()
         template["freq"] = freq_to_json(template["freq"])
         meta = {
@@ -141,7 +144,7 @@ class HistEnsemble(Estimator):
         (path / CONFIG).write_text(json.dumps(meta, indent=1, default=str))
 
     @classmethod
-    def load(cls, path, device: str = "cpu") -> HistEnsemble:
+    def load(cls, path, device: str = "auto") -> HistEnsemble:
         """Rebuild a fitted ensemble written by `save`; ValueError naming the file when the
         ensemble's config is missing, corrupt or disagrees with its members."""
         path = Path(path)

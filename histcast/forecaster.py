@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import bins, distill, persistence
+from . import bins, distill, distributed, persistence
 from .covariates import Covariates, check_lists, forecast_exog
 from .distributions import Histogram
 from .encoders import ENCODERS
@@ -142,9 +142,7 @@ class HistForecaster(Estimator):
         return self.alias or f"Hist{str(self.encoder).upper()}"
 
     def _device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return distributed.device(self.device)
 
     def _model_config(self, freq, covariates=None) -> ModelConfig:
         context = self.context_length or default_context_length(freq, self.horizon)
@@ -176,6 +174,7 @@ class HistForecaster(Estimator):
         fitted model or ensemble) is distilled with weight `distill_alpha`."""
         self._reset()
         check_params(self)
+        distributed.setup()  # under torchrun: join its process group
         columns = Columns(id_col, time_col, target_col)
         check_lists(self, columns)
         panel = from_frame(df, columns, self.freq)
@@ -236,16 +235,25 @@ class HistForecaster(Estimator):
 
     def _histograms(self, data: Packed, wins, fut_feats, fut_exog=None) -> Histogram:
         """Forecast histograms of windows `wins` (W of them): batch shape `(W, H)`, on the CPU.
-        fut_feats `(W, H, F)` and fut_exog `(W, H, Ef)` (or None) describe the future steps."""
+        fut_feats `(W, H, F)` and fut_exog `(W, H, Ef)` (or None) describe the future steps.
+        Under torchrun each rank forecasts a contiguous share of the windows; all are gathered."""
         windows, probs, edges = self._windows(self.config_, self.margin_), [], []
+        shares = np.array_split(np.arange(len(wins)), distributed.world_size())
+        mine = shares[distributed.rank()]
         self.model_.eval()
         with torch.no_grad():
-            for chunk in np.array_split(np.arange(len(wins)), max(1, len(wins) // 2048)):
+            for chunk in np.array_split(mine, max(1, len(mine) // 2048)) if len(mine) else []:
                 fut_x = None if fut_exog is None else fut_exog[chunk]
                 batch = windows(data, wins.take(chunk), fut_feats[chunk], fut_x)
                 probs.append(self.model_.probs(self.model_(*batch.inputs)[0]).double())
                 edges.append(batch.edges(self.config_.n_bins))
-        return Histogram(torch.cat(edges).cpu(), torch.cat(probs).cpu(), validate=False)
+        counts, (h, k) = [len(s) for s in shares], (self.config_.horizon, self.config_.n_bins)
+        device = next(self.model_.parameters()).device
+        probs = torch.cat(probs) if probs else torch.zeros(0, h, k, device=device)  # no share
+        edges = torch.cat(edges) if edges else torch.zeros(0, 1, k + 1, device=device)
+        probs = distributed.gather_rows(probs.double(), counts)
+        edges = distributed.gather_rows(edges.double(), counts)
+        return Histogram(edges.cpu(), probs.cpu(), validate=False)
 
     def forecast(
         self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, static_df=None
@@ -263,12 +271,15 @@ class HistForecaster(Estimator):
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path) -> None:
-        """Write the fitted model to directory `path` (`persistence.save`)."""
+        """Write the fitted model to directory `path` (`persistence.save`); under torchrun rank 0
+        writes and the others wait for it."""
         self.check_fitted()
-        persistence.save(self, path)
+        if distributed.is_main():
+            persistence.save(self, path)
+        distributed.barrier()
 
     @classmethod
-    def load(cls, path, device: str = "cpu") -> HistForecaster:
+    def load(cls, path, device: str = "auto") -> HistForecaster:
         """Rebuild a fitted forecaster written by `save` (`persistence.load`)."""
         return persistence.load(cls, path, device)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import distributed
 from .covariates import Covariates, ExogArrays
 from .frequency import freq_from_json, freq_to_json
 from .network import ForecastNet, ModelConfig
@@ -63,9 +64,16 @@ def save(model, path) -> None:
     (path / "config.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
-def load(cls, path, device: str = "cpu"):
-    """Rebuild a fitted `cls` (e.g. `HistForecaster`) from `save`'s files, checking them."""
+def load(cls, path, device: str = "auto"):
+    """Rebuild a fitted `cls` (e.g. `HistForecaster`) from `save`'s files, checking them.
+
+    `device="auto"` follows `fit`'s rule (`distributed.device`): the GPU when there is one (under
+    torchrun the rank's own), else the CPU, wherever the model was trained; the device is not a
+    property of the file. Forecasts on one device are bit-identical after a round trip; across
+    devices they agree to float32 rounding (about 1e-5 relative in quantiles).
+    """
     path = Path(path)
+    device = distributed.device(device)
     meta = _read_config(path / "config.json")
     state = _read_state(path / "state.pt", meta, device)
     where = f"{path / 'config.json'}"

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .bins import unit_grid
 from .distributions import Histogram
 
@@ -57,19 +58,24 @@ def holdout_size(val_size, horizon: int, cfg: TrainConfig, lengths: np.ndarray) 
 
 
 def unit_crps(model, batches) -> float:
-    """Mean CRPS in unit space over observed targets of validation `batches` (`UnitBatch`es)."""
+    """Mean CRPS in unit space over observed targets of validation `batches` (`UnitBatch`es);
+    under torchrun each rank scores every `world_size`-th batch and the sums are all-reduced."""
     model.eval()
-    total, count = 0.0, 0
+    sums = torch.zeros(2, dtype=torch.float64)
     with torch.no_grad():
-        for batch in batches:
+        for batch in batches[distributed.rank() :: distributed.world_size()]:
             y = batch.y
             probs = model.probs(model(*batch.inputs)[0])
             grid = unit_grid(probs.shape[-1], probs)
             crps = Histogram(grid, probs, validate=False).crps(torch.nan_to_num(y))
             observed = ~torch.isnan(y)
-            total += float(crps[observed].sum())
-            count += int(observed.sum())
+            sums += torch.stack([crps[observed].sum(), observed.sum()]).double().cpu()
+    total, count = distributed.all_sum(sums.to(_device(model))).tolist()
     return total / max(count, 1)
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
 
 
 def batches_of(n: int, size: int, rng: np.random.Generator, weights=None):
@@ -106,22 +112,34 @@ def fit_model(
     `weights (n_train,)` (optional) make windows drawn in proportion to them.
     Early stopping restores the weights with the best validation CRPS (when there is a
     validation set); the history holds one row per epoch.
+
+    Under torchrun (`distributed`), `batch_size` is per rank: every rank draws the same global
+    batch of world x batch_size indices from the shared seed and trains on its slice, and the
+    gradients are averaged over ranks before clipping, so the steps are those of one process
+    with the global batch; dropout draws differ by rank (seed + rank).
     """
-    torch.manual_seed(cfg.seed)
+    world = distributed.world_size()
+    if n_train < world:
+        raise ValueError(f"{n_train} training windows cannot be shared by {world} processes")
+    distributed.broadcast_parameters(model)
+    torch.manual_seed(cfg.seed + distributed.rank())
     rng = np.random.default_rng(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), cfg.learning_rate, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg))
-    draw = batches_of(n_train, cfg.batch_size, rng, weights)
+    draw = batches_of(n_train, cfg.batch_size * world, rng, weights)
     history, best, best_state, bad, steps = [], np.inf, None, 0, 0
     bar = tqdm(range(cfg.max_epochs), disable=not cfg.verbose, desc="fit", leave=False)
     for epoch in bar:
         model.train()
         t0, losses, norms = time.perf_counter(), [], []
         for _ in range(cfg.steps_per_epoch):
-            batch = make_batch(next(draw))
+            batch = make_batch(distributed.local_slice(next(draw)))
             _, loss = model(*batch.inputs, y=batch.y, soft=getattr(batch, "soft", None))
+            if world > 1:  # weight ranks by their observed targets: the global batch's mean
+                loss = loss * distributed.mean_share((~torch.isnan(batch.y)).sum())
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            distributed.average_gradients(model.parameters())
             norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
             opt.step()
             sched.step()
@@ -133,7 +151,7 @@ def fit_model(
         row = {
             "epoch": epoch + 1,
             "steps": steps,
-            "train_loss": float(torch.stack(losses).mean()),
+            "train_loss": float(distributed.all_sum(torch.stack(losses).mean())) / world,
             "grad_norm": float(torch.stack(norms).mean()),
             "val_crps": val,
             "seconds": time.perf_counter() - t0,

@@ -30,8 +30,11 @@ def test_seed_makes_forecasts_reproducible(small_panel):
 def test_save_load_round_trip(small_panel, tmp_path):
     model = HistForecaster(horizon=4, encoder="tcn", bin_range="series", **FAST).fit(small_panel)
     model.save(tmp_path / "m")
-    loaded = HistForecaster.load(tmp_path / "m")
+    loaded = HistForecaster.load(tmp_path / "m")  # "auto": the device fit used (one rule)
+    assert next(loaded.model_.parameters()).device == next(model.model_.parameters()).device
     pd.testing.assert_frame_equal(model.forecast(), loaded.forecast())
+    on_cpu = HistForecaster.load(tmp_path / "m", device="cpu")  # across devices: float32 rounding
+    pd.testing.assert_frame_equal(model.forecast(), on_cpu.forecast(), rtol=1e-4)
     new = small_panel[small_panel.unique_id == "u1"].iloc[:50]
     pd.testing.assert_frame_equal(model.forecast(new), loaded.forecast(new))
 
