@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
 
-from . import bins, distill, distributed, persistence
+from . import bins, calibration, distill, distributed, persistence
 from .covariates import Covariates, check_lists, forecast_exog
 from .distributions import Histogram
 from .encoders import ENCODERS
-from .estimator import Estimator, check_choice, check_int, check_number
+from .estimator import Estimator, check_choice, check_int, check_number, clone
 from .features import calendar_features, cycles, n_features, season_length, step_days
 from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
 from .heads import HEADS
@@ -80,6 +82,11 @@ class HistForecaster(Estimator):
         val_size: points held out per series for early stopping: `"auto"` (`horizon` points
             when the budget exceeds 100 passes over the windows, else none), None (`horizon`)
             or an integer.
+        calibration: recalibrate the forecast histograms by the empirical CDF of held-out
+            PIT values (`calibration`): `"auto"` on the points `val_size` holds out, when there
+            are any; `"refit"` the same, and without a holdout a first fit on all but the last
+            `horizon` points of each series learns the map for the final fit on all of them
+            (twice the training time); `"none"` never.
         recency_halflife: draw training windows with weight 0.5 ** (age / half-life), age in
             steps from a window's cutoff to its series' end; None draws uniformly.
         futr_exog_list, hist_exog_list, stat_exog_list: covariate columns (neuralforecast's
@@ -122,6 +129,7 @@ class HistForecaster(Estimator):
         max_steps: int | None = None,
         early_stopping_patience: int = TrainConfig.early_stopping_patience,
         val_size: int | str | None = "auto",
+        calibration: str = "auto",
         recency_halflife: float | None = None,
         futr_exog_list: list[str] | None = None,
         hist_exog_list: list[str] | None = None,
@@ -203,11 +211,41 @@ class HistForecaster(Estimator):
         weights = recency_weights(train, train_panel.indptr, self.recency_halflife)
         make_batch = distill.batches(windows, data, train, self, config, teacher, panel.freq)
         history = fit_model(model, make_batch, len(train), val_batches, cfg, weights)
+        self.calibration_ = self._calibration_map(model, val_batches)
+        if self.calibration == "refit" and not val_batches:
+            self.calibration_ = self._refit_map(df, static_df, columns, teacher)
         self.columns_, self.freq_, self.panel_, self.config_ = columns, panel.freq, panel, config
         self.margin_, self.outside_share_, self.val_size_ = margin, share, val_size
         self.covariates_, self.exog_ = covariates, exog
         self.history_, self.model_ = history, model  # model_ last: it means "fitted"
         return self
+
+    def _calibration_map(self, model, val_batches) -> list[float] | None:
+        """`calibration.fit_map` of the PIT values of the held-out targets, or None."""
+        if self.calibration == "none" or not val_batches:
+            return None
+        pits = []
+        with torch.no_grad():
+            for batch in val_batches:
+                probs = model.probs(model(*batch.inputs)[0]).double()
+                unit = Histogram(bins.unit_grid(probs.shape[-1], probs), probs, validate=False)
+                pits.append(
+                    unit.cdf(torch.nan_to_num(batch.y.double()))
+                    .masked_fill(torch.isnan(batch.y), float("nan"))
+                    .reshape(-1)
+                    .cpu()
+                )
+        return calibration.fit_map(torch.cat(pits).numpy()).tolist()
+
+    def _refit_map(self, df, static_df, columns, teacher) -> list | None:
+        """The calibration map of a clone fit with the last `horizon` points held out."""
+        probe = clone(self).set_params(calibration="auto", val_size=self.horizon, verbose=False)
+        try:
+            probe.fit(df, static_df, *vars(columns).values(), teacher=teacher)
+        except ValueError as err:  # e.g. series too short to hold out a horizon
+            warnings.warn(f"calibration='refit' skipped: {err}", stacklevel=3)
+            return None
+        return probe.calibration_
 
     # -- forecasting -----------------------------------------------------------------------------
     def predict_distribution(self, df: pd.DataFrame | None = None, futr_df=None, static_df=None):
@@ -251,6 +289,8 @@ class HistForecaster(Estimator):
         device = next(self.model_.parameters()).device
         probs = torch.cat(probs) if probs else torch.zeros(0, h, k, device=device)  # no share
         edges = torch.cat(edges) if edges else torch.zeros(0, 1, k + 1, device=device)
+        if getattr(self, "calibration_", None) is not None:
+            probs = calibration.apply_map(probs.double(), self.calibration_)
         probs = distributed.gather_rows(probs.double(), counts)
         edges = distributed.gather_rows(edges.double(), counts)
         return Histogram(edges.cpu(), probs.cpu(), validate=False)
@@ -308,6 +348,7 @@ def check_params(model: HistForecaster) -> None:
     distill.check_alpha(model.distill_alpha)
     check_choice("bin_range", model.bin_range, bins.BIN_RANGES)
     check_choice("lr_schedule", model.lr_schedule, SCHEDULES)
+    check_choice("calibration", model.calibration, ("auto", "refit", "none"))
     try:
         model._device()
     except (RuntimeError, TypeError) as err:

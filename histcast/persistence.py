@@ -56,7 +56,7 @@ def save(model, path) -> None:
         "columns": vars(model.columns_),
         "freq": freq_to_json(model.freq_),
         "ids": panel.ids.tolist(),
-        "fitted": {k: getattr(model, k) for k in FITTED},
+        "fitted": {k: getattr(model, k) for k in (*FITTED, "calibration_")},
         "state_sha256": _sha256(path / "state.pt"),
     }
     if covariates is not None:  # the schema: names, kinds, categories, scalers
@@ -84,6 +84,7 @@ def load(cls, path, device: str = "auto"):
         model.freq_ = freq_from_json(meta["freq"])
         for k in FITTED:
             setattr(model, k, meta["fitted"][k])
+        model.calibration_ = meta["fitted"].get("calibration_")  # absent before calibration
         model.config_ = ModelConfig(**meta["model"])
         ids = np.asarray(meta["ids"])
     except (KeyError, TypeError, ValueError) as err:

@@ -11,6 +11,11 @@ against its level, per model).
     python examples/benchmarks/suite.py                     # every set, 3 seeds
     python examples/benchmarks/suite.py --sets m3_yearly    # one set
     python examples/benchmarks/suite.py --sets m1_monthly --seeds 0 --baselines ets
+
+`--validation` scores on the validation split instead (each training series without its last
+h points, scored on them; the exchange rates without their 5 test windows), to choose
+settings without the test sets; `--hist key=value ...` sets HistForecaster arguments (its
+rows are named after them) and `--name` the results file.
 """
 
 from __future__ import annotations
@@ -76,17 +81,39 @@ def rolling_scores(model, df, season) -> tuple[pd.DataFrame, dict, float]:
     return cv, scores, seconds
 
 
-def run_set(name: str, seeds, baselines) -> dict:
-    info = FROM_DIR[name]
+def validation_split(df: pd.DataFrame, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each series without its last h points, and those points."""
+    last = df.groupby("unique_id").cumcount(ascending=False) < h
+    return df[~last].reset_index(drop=True), df[last].reset_index(drop=True)
+
+
+def hist_params(items: list[str]) -> dict:
+    """`key=value` strings -> HistForecaster arguments (values read as JSON when they parse)."""
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def run_set(name: str, seeds, baselines, validation=False, extra=None, prefix="suite") -> dict:
+    info, extra = FROM_DIR[name], extra or {}
     if name == "exchange_rate":
         df, _ = load_dataset(name, data_dir(name))
         h = EXCHANGE["h"]
+        if validation:
+            df = validation_split(df, h * EXCHANGE["n_windows"])[0]
 
         def score(m):
             return rolling_scores(m, df, info.season_length)
     else:
         train, test = load_split(name, data_dir(name))
         h = info.horizon
+        if validation:
+            train, test = validation_split(train, h)
 
         def score(m):
             return split_scores(m, train, test, info.season_length)
@@ -94,7 +121,8 @@ def run_set(name: str, seeds, baselines) -> dict:
     rows, cvs = [], {}
     for seed in seeds:
         torch.manual_seed(seed)
-        model = HistForecaster(horizon=h, seed=seed, verbose=False)
+        alias = "HistTCN" + "".join(f" {k}={v}" for k, v in extra.items())
+        model = HistForecaster(horizon=h, seed=seed, verbose=False, alias=alias, **extra)
         cv, scores, seconds = score(model)
         # a backtest fits clones: the rolling set records the arguments only
         params = model.get_params() if name == "exchange_rate" else resolved_params(model)
@@ -116,7 +144,7 @@ def run_set(name: str, seeds, baselines) -> dict:
                      "params": model.get_params()})  # fmt: skip
         cvs[model.alias_] = cv
         print_table(rows[-1:], ["model", *KEYS[:5], "fit_seconds"])
-    calibration_plot(name, cvs)
+    calibration_plot(name, cvs, prefix)
     return {"horizon": h, "season_length": info.season_length, "rows": rows,
             "summary": summarise(rows), "published": PUBLISHED[name]}  # fmt: skip
 
@@ -135,7 +163,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def calibration_plot(name: str, cvs: dict) -> None:
+def calibration_plot(name: str, cvs: dict, prefix: str = "suite") -> None:
     """Share of actuals at or below each quantile forecast against its level, per model."""
     try:
         from histcast.plotting import reliability_diagram
@@ -148,7 +176,7 @@ def calibration_plot(name: str, cvs: dict) -> None:
         merged = merged.merge(cv[["unique_id", "ds", *cols]], on=["unique_id", "ds"])
     fig = reliability_diagram(merged, list(cvs), LEVELS)
     fig.axes[0].set_title(f"Reliability: {name}")
-    fig.savefig(RESULTS / f"suite_{name}_calibration.png", dpi=100)
+    fig.savefig(RESULTS / f"{prefix}_{name}_calibration.png", dpi=100)
 
 
 def main() -> None:
@@ -157,20 +185,25 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--baselines", default="ets,theta,snaive",
                         help="comma list from " + ",".join(BASELINES))  # fmt: skip
+    parser.add_argument("--validation", action="store_true", help="score the validation split")
+    parser.add_argument("--hist", nargs="*", default=[], help="HistForecaster key=value")
+    parser.add_argument("--name", default=None, help="results file (suite / suite_validation)")
     args = parser.parse_args()
     baselines = [b for b in args.baselines.split(",") if b]
-    path = RESULTS / "suite.json"
+    name_ = args.name or ("suite_validation" if args.validation else "suite")
+    path = RESULTS / f"{name_}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     sets = dict(old.get("sets", {}))
     for name in args.sets:
         if data_dir(name) is None:
             continue
         print(f"\n== {name}")
-        sets[name] = run_set(name, args.seeds, baselines)
+        extra = hist_params(args.hist)
+        sets[name] = run_set(name, args.seeds, baselines, args.validation, extra, name_)
         sets[name]["command_args"] = vars(args)
         print_table(sets[name]["summary"], ["model", *KEYS[:5], "fit_seconds"])
     params = {"script": vars(args), "defaults": HistForecaster(horizon=1).get_params()}
-    write("suite", {"sets": sets}, params)
+    write(name_, {"sets": sets}, params)
     cols = ["set", "model", "WQL", "MASE", "MSIS", "coverage_80", "coverage_95", "fit_seconds"]
     print_table(overview(sets), [*cols, "best WQL", "best MASE"])
 
