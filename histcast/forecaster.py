@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import torch
@@ -12,7 +10,7 @@ from . import bins, calibration, distill, distributed, persistence
 from .covariates import Covariates, check_lists, forecast_exog
 from .distributions import Histogram
 from .encoders import ENCODERS
-from .estimator import Estimator, check_choice, check_int, check_number, clone
+from .estimator import Estimator, check_choice, check_int, check_number
 from .features import calendar_features, cycles, n_features, season_length, step_days
 from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
 from .heads import HEADS
@@ -84,9 +82,7 @@ class HistForecaster(Estimator):
             or an integer.
         calibration: recalibrate the forecast histograms by the empirical CDF of held-out
             PIT values (`calibration`): `"auto"` on the points `val_size` holds out, when there
-            are any; `"refit"` the same, and without a holdout a first fit on all but the last
-            `horizon` points of each series learns the map for the final fit on all of them
-            (twice the training time); `"none"` never.
+            are any; `"none"` never.
         recency_halflife: draw training windows with weight 0.5 ** (age / half-life), age in
             steps from a window's cutoff to its series' end; None draws uniformly.
         futr_exog_list, hist_exog_list, stat_exog_list: covariate columns (neuralforecast's
@@ -212,8 +208,6 @@ class HistForecaster(Estimator):
         make_batch = distill.batches(windows, data, train, self, config, teacher, panel.freq)
         history = fit_model(model, make_batch, len(train), val_batches, cfg, weights)
         self.calibration_ = self._calibration_map(model, val_batches)
-        if self.calibration == "refit" and not val_batches:
-            self.calibration_ = self._refit_map(df, static_df, columns, teacher)
         self.columns_, self.freq_, self.panel_, self.config_ = columns, panel.freq, panel, config
         self.margin_, self.outside_share_, self.val_size_ = margin, share, val_size
         self.covariates_, self.exog_ = covariates, exog
@@ -236,16 +230,6 @@ class HistForecaster(Estimator):
                     .cpu()
                 )
         return calibration.fit_map(torch.cat(pits).numpy()).tolist()
-
-    def _refit_map(self, df, static_df, columns, teacher) -> list | None:
-        """The calibration map of a clone fit with the last `horizon` points held out."""
-        probe = clone(self).set_params(calibration="auto", val_size=self.horizon, verbose=False)
-        try:
-            probe.fit(df, static_df, *vars(columns).values(), teacher=teacher)
-        except ValueError as err:  # e.g. series too short to hold out a horizon
-            warnings.warn(f"calibration='refit' skipped: {err}", stacklevel=3)
-            return None
-        return probe.calibration_
 
     # -- forecasting -----------------------------------------------------------------------------
     def predict_distribution(self, df: pd.DataFrame | None = None, futr_df=None, static_df=None):
@@ -348,7 +332,7 @@ def check_params(model: HistForecaster) -> None:
     distill.check_alpha(model.distill_alpha)
     check_choice("bin_range", model.bin_range, bins.BIN_RANGES)
     check_choice("lr_schedule", model.lr_schedule, SCHEDULES)
-    check_choice("calibration", model.calibration, ("auto", "refit", "none"))
+    check_choice("calibration", model.calibration, ("auto", "none"))
     try:
         model._device()
     except (RuntimeError, TypeError) as err:

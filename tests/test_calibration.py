@@ -107,14 +107,3 @@ def test_calibration_argument_is_checked(small_fit):
     df, kw, _ = small_fit
     with pytest.raises(ValueError, match="calibration"):
         HistForecaster(**kw, calibration="isotonic").fit(df)
-
-
-def test_refit_learns_the_map_from_a_fit_that_holds_out(small_fit):
-    df, kw, held_out = small_fit  # the same settings with the last horizon held out
-    model = HistForecaster(**{**kw, "val_size": 0, "calibration": "refit"}).fit(df)
-    assert model.val_size_ == 0
-    np.testing.assert_array_equal(model.calibration_, held_out.calibration_)
-    plain = HistForecaster(**{**kw, "val_size": 0}).fit(df)  # the final fit is the plain one
-    d0, _ = plain.predict_distribution()
-    d1, _ = model.predict_distribution()
-    torch.testing.assert_close(d1.probs, apply_map(d0.probs, model.calibration_))
