@@ -17,7 +17,7 @@ from .heads import HEADS
 from .losses import TARGETS
 from .network import ForecastNet, ModelConfig
 from .panel import Columns, Panel, from_frame, from_frame_like
-from .training import SCHEDULES, TrainConfig, fit_model, holdout_size
+from .training import SCHEDULES, TrainConfig, fit_budget, fit_model, holdout_size
 from .windows import (
     Packed,
     UnitWindows,
@@ -75,7 +75,10 @@ class HistForecaster(Estimator):
             schedule (`"cosine"` decays to 5% over the budget, or `"constant"`), weight decay
             and gradient-norm clipping.
         batch_size, max_epochs, steps_per_epoch, max_steps: windows per batch, and the budget
-            of max_epochs x steps_per_epoch batches (or `max_steps`).
+            T of max_epochs x steps_per_epoch batches (or `max_steps`).
+        max_passes: when T would pass over the training windows more than this (but at most
+            100 times, beyond which `val_size="auto"` holds out and stops early), train for
+            this many passes instead (`training.fit_budget`); None: always T.
         early_stopping_patience: epochs without a better validation CRPS before stopping.
         val_size: points held out per series for early stopping: `"auto"` (`horizon` points
             when the budget exceeds 100 passes over the windows, else none), None (`horizon`)
@@ -123,6 +126,7 @@ class HistForecaster(Estimator):
         max_epochs: int = TrainConfig.max_epochs,
         steps_per_epoch: int = TrainConfig.steps_per_epoch,
         max_steps: int | None = None,
+        max_passes: float | None = TrainConfig.max_passes,
         early_stopping_patience: int = TrainConfig.early_stopping_patience,
         val_size: int | str | None = "auto",
         calibration: str = "auto",
@@ -186,6 +190,7 @@ class HistForecaster(Estimator):
         config = self._model_config(panel.freq, covariates)
         cfg, device = self._train_config(), self._device()
         val_size = holdout_size(self.val_size, self.horizon, cfg, panel.lengths)
+        cfg = fit_budget(cfg, panel.lengths)
         train_panel, holds_out = split_holdout(panel, val_size)
         train = training_windows(train_panel.indptr, train_panel.lengths)
         if len(train) == 0:
@@ -322,6 +327,7 @@ def check_params(model: HistForecaster) -> None:
     check_number("weight_decay", model.weight_decay, low_open=False)
     check_number("dropout", model.dropout, high=1.0, low_open=False)
     check_number("recency_halflife", model.recency_halflife, optional=True)
+    check_number("max_passes", model.max_passes, optional=True)
     if model.margin != "auto":
         check_number("margin", model.margin, low_open=False)
     if model.val_size not in ("auto", None):

@@ -59,7 +59,7 @@ def test_predict_distribution_matches_forecast(small_panel):
 
 
 def test_history_and_diagnostics(small_panel):
-    model = HistForecaster(horizon=4, val_size=4, **FAST).fit(small_panel)
+    model = HistForecaster(horizon=4, val_size=4, max_passes=None, **FAST).fit(small_panel)
     assert [r["epoch"] for r in model.history_] == [1, 2, 3]
     assert all(np.isfinite(r["val_crps"]) for r in model.history_)
     assert model.val_size_ == 4 and model.margin_ in bins.MARGINS
@@ -67,9 +67,12 @@ def test_history_and_diagnostics(small_panel):
 
 def test_default_fit_holds_nothing_out(small_panel):
     model = HistForecaster(horizon=4, early_stopping_patience=1, **FAST).fit(small_panel)
-    assert len(model.history_) == 3  # no early stopping without a validation set
+    # 30 batches of 256 = 29 passes over ~270 windows: cut to 10 passes (11 steps), no holdout
+    assert model.val_size_ == 0 and model.history_[-1]["steps"] == 11
+    assert len(model.history_) == 2  # no early stopping without a validation set
     assert all(np.isnan(r["val_crps"]) for r in model.history_)
-    assert model.val_size_ == 0  # 30 batches of 256 = 29 passes over ~270 windows
+    whole = HistForecaster(horizon=4, max_passes=None, **FAST).fit(small_panel)
+    assert whole.val_size_ == 0 and whole.history_[-1]["steps"] == 30
 
 
 def test_default_fit_stops_early_on_small_data(small_panel):

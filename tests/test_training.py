@@ -6,6 +6,7 @@ from histcast.losses import histogram_loss
 from histcast.training import (
     TrainConfig,
     batches_of,
+    fit_budget,
     fit_model,
     holdout_size,
     lr_factor,
@@ -88,6 +89,24 @@ def test_holdout_rule_by_hand():
     assert holdout_size("auto", 6, cfg, np.array([6, 6])) == 0  # 1000 / 10 = 100: not more
     assert holdout_size(None, 6, cfg, np.array([5])) == 6
     assert holdout_size(3, 6, cfg, np.array([5])) == 3
+
+
+def test_budget_follows_the_amount_of_data_by_hand():
+    cfg = TrainConfig(max_steps=100, batch_size=10, max_passes=10)  # T = 100: 1,000 windows
+    # passes = 1000 / sum(lengths - 1); large data (<= 10 passes): T as it is
+    assert fit_budget(cfg, np.array([101, 101, 101, 101, 101, 101, 101, 101, 101, 101])) == cfg
+    # medium (10 < 20 <= 100 passes): 10 passes over 50 targets = 500 windows = 50 steps
+    cut = fit_budget(cfg, np.array([26, 26]))
+    assert cut.max_steps == 50 and cut.total_steps == 50 and cut.batch_size == 10
+    assert fit_budget(cfg, np.array([8, 9])).max_steps == 15  # ceil(10 x 15 / 10)
+    # small (125 > 100 passes): T, with the holdout rule's early stopping
+    assert fit_budget(cfg, np.array([5, 5])) == cfg
+    assert fit_budget(TrainConfig(max_steps=100, batch_size=10, max_passes=None),
+                      np.array([26, 26])).max_steps == 100  # fmt: skip
+    # max_epochs x steps_per_epoch is T when max_steps is unset; the cosine follows the cut
+    cfg = TrainConfig(max_epochs=4, steps_per_epoch=25, batch_size=10, max_passes=10)
+    cut = fit_budget(cfg, np.array([26, 26]))
+    assert cut.total_steps == 50 and lr_factor(cut)(50) == pytest.approx(0.05)
 
 
 def test_cosine_schedule_by_hand():
