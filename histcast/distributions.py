@@ -135,11 +135,21 @@ class Histogram:
         return (lo + frac * w).squeeze(-1)
 
     def quantile(self, levels) -> torch.Tensor:
-        """Quantiles at a vector of levels `(Q,)`, returned as `(..., Q)`."""
+        """Quantiles at a vector of levels `(Q,)`, returned as `(..., Q)`: `icdf` with the Q
+        levels searched in each histogram's cumulative masses at once, so memory is
+        O(batch x (K + Q)), not O(Q x batch x K)."""
         levels = torch.as_tensor(levels, dtype=self.probs.dtype, device=self.probs.device)
         check_levels(levels)
-        tau = levels.reshape(-1, *([1] * len(self.batch_shape)))
-        return self.icdf(tau).movedim(0, -1)
+        shape, k = self.batch_shape, self.n_bins
+        cum = torch.cumsum(self.probs, -1).contiguous()
+        tau = levels.expand(*shape, len(levels)).contiguous()
+        idx = torch.searchsorted(cum, tau).clamp(max=k - 1)  # (..., Q)
+        p = self.probs.gather(-1, idx)
+        below = cum.gather(-1, idx) - p
+        lo = self.edges[..., :-1].expand(*shape, k).gather(-1, idx)
+        w = self.widths.expand(*shape, k).gather(-1, idx)
+        frac = ((tau - below) / p.clamp_min(torch.finfo(p.dtype).tiny)).clamp(0, 1)
+        return lo + frac * w
 
     def crps(self, value) -> torch.Tensor:
         """Closed-form CRPS = integral (F(x) - 1{x >= y})^2 dx, O(K) per value.

@@ -56,6 +56,24 @@ def test_batched_quantiles_are_monotone_and_shaped():
     assert h.sample((7,)).shape == (7, 4, 6)
 
 
+def test_batched_quantiles_match_scipy_per_histogram():
+    """`quantile` searches all levels at once; each histogram against rv_histogram.ppf,
+    with bins of zero mass and edges shared by the H steps of a window (broadcast)."""
+    rng = np.random.default_rng(7)
+    hists = [random_histogram(rng, k=9, empty=2) for _ in range(3)]
+    edges = torch.tensor(np.stack([e for e, _ in hists]))[:, None, :]  # (3, 1, 10)
+    probs = np.stack([[rng.dirichlet(np.ones(9)) for _ in range(4)] for _ in range(3)])
+    probs[..., 4] = 0
+    probs /= probs.sum(-1, keepdims=True)
+    levels = [0.01, 0.1, 0.25, 0.5, 0.9, 0.99]
+    q = Histogram(edges, torch.tensor(probs)).quantile(levels)
+    assert q.shape == (3, 4, 6)
+    for i in range(3):
+        for j in range(4):
+            ref = stats.rv_histogram((probs[i, j], hists[i][0]), density=False)
+            np.testing.assert_allclose(q[i, j].numpy(), ref.ppf(levels), atol=1e-9)
+
+
 def test_log_prob_is_a_density_and_minus_inf_outside():
     h = Histogram(torch.tensor([0.0, 0.5, 2.5]), torch.tensor([0.5, 0.5]))
     lp = h.log_prob(torch.tensor([-0.1, 0.25, 1.0, 2.5, 2.6]))
