@@ -11,10 +11,8 @@
 Models: histcast with the covariates (`futr_exog_list`) and without, seasonal naive, ETS and
 ARIMA with the same covariates as regressors (statsmodels' `exog`); histcast over several seeds
 (mean and std). Both sets are small (4 and 8 series), so histcast runs with small-data settings
-(`SMALL`: 600 steps, dropout 0.3, and on EPF a one-week context), the same with and without
-covariates, chosen on the window(s) just before the scored ones (EPF: the 7 days before the
-last 7; M5: the 28 days before the last 28), never on the scored ones; `--defaults` adds
-histcast's default settings as well. WQL, MASE, MSIS, coverage 80/95, scaled CRPS. Writes
+(`SMALL`: 600 steps, dropout 0.3, and on EPF a one-week context), fixed by hand and the same
+with and without covariates; `--defaults` adds histcast's default settings as well. WQL, MASE, MSIS, coverage 80/95, scaled CRPS. Writes
 results/covariates.json and results/covariates_epf_fan.png (one market's 7 forecast days).
 
     python examples/benchmarks/covariates.py [--seeds 0 1 2] [--sets epf m5_exog] [--defaults]
@@ -40,9 +38,9 @@ SETS = {  # name: backtest (h, n_windows) and the baselines' season length
     "epf": {"h": 24, "n_windows": 7, "season": 24},
     "m5_exog": {"h": 28, "n_windows": 1, "season": 7},
 }
-SMALL = {  # small-data settings, chosen on the validation window(s)
-    "epf": {"context_length": 168, "max_steps": 600, "dropout": 0.3},
-    "m5_exog": {"max_steps": 600, "dropout": 0.3},
+SMALL = {  # small-data settings: exactly 600 steps (max_passes=None: not cut by the data rule)
+    "epf": {"context_length": 168, "max_steps": 600, "dropout": 0.3, "max_passes": None},
+    "m5_exog": {"max_steps": 600, "dropout": 0.3, "max_passes": None},
 }
 FAN_MARKET = "DE"
 

@@ -188,6 +188,8 @@ def main() -> None:
     parser.add_argument("--validation", action="store_true", help="score the validation split")
     parser.add_argument("--hist", nargs="*", default=[], help="HistForecaster key=value")
     parser.add_argument("--name", default=None, help="results file (suite / suite_validation)")
+    parser.add_argument("--keep-baselines", action="store_true",
+                        help="keep the baselines' rows of a set's previous run")  # fmt: skip
     args = parser.parse_args()
     baselines = [b for b in args.baselines.split(",") if b]
     name_ = args.name or ("suite_validation" if args.validation else "suite")
@@ -199,8 +201,14 @@ def main() -> None:
             continue
         print(f"\n== {name}")
         extra = hist_params(args.hist)
-        sets[name] = run_set(name, args.seeds, baselines, args.validation, extra, name_)
-        sets[name]["command_args"] = vars(args)
+        entry = run_set(name, args.seeds, baselines, args.validation, extra, name_)
+        if args.keep_baselines and name in sets:  # the baselines' rows of the previous run
+            kept = [r for r in sets[name]["rows"] if r["seed"] is None]
+            entry["rows"] += [
+                r for r in kept if r["model"] not in {x["model"] for x in entry["rows"]}
+            ]
+            entry["summary"] = summarise(entry["rows"])
+        sets[name] = {**entry, "command_args": vars(args)}
         print_table(sets[name]["summary"], ["model", *KEYS[:5], "fit_seconds"])
     params = {"script": vars(args), "defaults": HistForecaster(horizon=1).get_params()}
     write(name_, {"sets": sets}, params)
