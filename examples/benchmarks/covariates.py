@@ -12,8 +12,9 @@ Models: histcast with the covariates (`futr_exog_list`) and without, seasonal na
 ARIMA with the same covariates as regressors (statsmodels' `exog`); histcast over several seeds
 (mean and std). Both sets are small (4 and 8 series), so histcast runs with small-data settings
 (`SMALL`: 600 steps, dropout 0.3, and on EPF a one-week context), fixed by hand and the same
-with and without covariates; `--defaults` adds histcast's default settings as well. WQL, MASE, MSIS, coverage 80/95, scaled CRPS. Writes
-results/covariates.json and results/covariates_epf_fan.png (one market's 7 forecast days).
+with and without covariates; `--defaults` adds histcast's default settings as well. WQL, MASE,
+MSIS, coverage 80/95, scaled CRPS. Writes results/covariates.json and
+results/covariates_epf_fan.png (one market's 7 forecast days).
 
     python examples/benchmarks/covariates.py [--seeds 0 1 2] [--sets epf m5_exog] [--defaults]
 """
