@@ -120,18 +120,21 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
     ids = _ids(df[cols.id], cols.id)
     ds = _timestamps(df[cols.time], cols.time, ids)
     y = _target(df[cols.target], cols.target, ids)
-    frame = pd.DataFrame({"id": ids, "ds": ds, "y": y})
-    try:
-        frame = frame.sort_values(["id", "ds"], kind="stable", ignore_index=True)
+    try:  # integer codes in the ids' order: sorting never copies or compares the ids themselves
+        codes, uniques = pd.factorize(ids, sort=True)
     except TypeError as err:
         raise TypeError(f"column {cols.id!r} holds ids that cannot be ordered: {err}") from err
-    sorted_ids, ds_arr = frame["id"].to_numpy(), frame["ds"].to_numpy().copy()
-    same_id = sorted_ids[1:] == sorted_ids[:-1]  # sorted: a series is a run of equal ids
-    _check_duplicates(sorted_ids, ds_arr, same_id & (ds_arr[1:] == ds_arr[:-1]), cols)
+    ds = np.asarray(ds)
+    order = np.lexsort((ds.view(np.int64) if ds.dtype.kind == "M" else ds, codes))
+    codes, ds_arr = codes[order], ds[order]  # copies: by id, then time (stable)
+    same_id = codes[1:] == codes[:-1]  # sorted: a series is a run of equal ids
+    dup = same_id & (ds_arr[1:] == ds_arr[:-1])
+    _check_duplicates(uniques, codes, ds_arr, dup, cols)
     starts = np.flatnonzero(np.concatenate([[True], ~same_id]))
-    ids, indptr = sorted_ids[starts], np.append(starts, len(frame)).astype(np.int64)
+    ids, indptr = np.asarray(uniques)[codes[starts]], np.append(starts, len(codes)).astype(np.int64)
+    del codes, same_id, dup
     freq = check_regular(ids, ds_arr, indptr, freq)
-    values = frame["y"].to_numpy(np.float64, copy=True)
+    values = np.asarray(y, np.float64)[order]
     observed = np.add.reduceat(~np.isnan(values), indptr[:-1])
     short = ids[observed < min_obs]
     if len(short):
@@ -313,14 +316,15 @@ def _target(col: pd.Series, name: str, ids: np.ndarray) -> np.ndarray:
     return y
 
 
-def _check_duplicates(ids: np.ndarray, ds: np.ndarray, dup: np.ndarray, cols: Columns) -> None:
-    """`dup (N-1,)` flags sorted rows equal to the one before them."""
+def _check_duplicates(uniques, codes: np.ndarray, ds: np.ndarray, dup: np.ndarray, cols) -> None:
+    """`dup (N-1,)` flags sorted rows equal to the one before them; row i is series
+    `uniques[codes[i]]`."""
     if dup.any():
         i = np.argmax(dup) + 1
         when = pd.Timestamp(ds[i]) if ds.dtype.kind == "M" else int(ds[i])
         raise ValueError(
             f"{int(dup.sum())} duplicate ({cols.id}, {cols.time}) rows, e.g. series "
-            f"{show(ids[i])!r} at {when}"
+            f"{show(uniques[codes[i]])!r} at {when}"
         )
 
 
