@@ -79,15 +79,15 @@ def small_fit():
     """A short panel with its last horizon held out."""
     df = make_panel("seasonal", n_series=3, length=120, seed=4).df
     kw = dict(horizon=6, max_epochs=3, steps_per_epoch=20, verbose=False, seed=1, val_size=6)
-    return df, kw, HistForecaster(**kw).fit(df)
+    return df, kw, HistForecaster(**kw, calibration="auto").fit(df)
 
 
 def test_forecaster_recalibrates_when_it_holds_out(small_fit, tmp_path):
     df, kw, model = small_fit
     assert model.val_size_ == 6 and model.calibration_ is not None
     assert len(model.calibration_) == 2 and len(model.calibration_[0]) == 3 * 6 + 2
-    plain = HistForecaster(**kw, calibration="none").fit(df)
-    assert plain.calibration_ is None
+    plain = HistForecaster(**kw).fit(df)  # the default: "none"
+    assert plain.calibration == "none" and plain.calibration_ is None
     d0, _ = plain.predict_distribution()
     d1, _ = model.predict_distribution()
     torch.testing.assert_close(d1.edges, d0.edges)  # same training, same supports
@@ -100,7 +100,8 @@ def test_forecaster_recalibrates_when_it_holds_out(small_fit, tmp_path):
 
 def test_no_holdout_means_no_recalibration(small_fit):
     df, kw, _ = small_fit
-    assert HistForecaster(**{**kw, "val_size": 0}).fit(df).calibration_ is None
+    model = HistForecaster(**{**kw, "val_size": 0}, calibration="auto").fit(df)
+    assert model.calibration_ is None
 
 
 def test_calibration_argument_is_checked(small_fit):
