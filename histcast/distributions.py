@@ -123,28 +123,24 @@ class Histogram:
         """
         tau = torch.as_tensor(value, dtype=self.probs.dtype, device=self.probs.device)
         shape = torch.broadcast_shapes(tau.shape, self.batch_shape)
-        k = self.n_bins
-        cum = torch.cumsum(self.probs, -1).expand(*shape, k).contiguous()
-        tau = tau.expand(shape).contiguous()
-        idx = torch.searchsorted(cum, tau.unsqueeze(-1)).clamp(max=k - 1)
-        p = self.probs.expand(*shape, k).gather(-1, idx)
-        below = cum.gather(-1, idx) - p
-        lo = self.edges[..., :-1].expand(*shape, k).gather(-1, idx)
-        w = self.widths.expand(*shape, k).gather(-1, idx)
-        frac = ((tau.unsqueeze(-1) - below) / p.clamp_min(torch.finfo(p.dtype).tiny)).clamp(0, 1)
-        return (lo + frac * w).squeeze(-1)
+        return self._invert(tau.expand(shape).unsqueeze(-1)).squeeze(-1)
 
     def quantile(self, levels) -> torch.Tensor:
-        """Quantiles at a vector of levels `(Q,)`, returned as `(..., Q)`: `icdf` with the Q
-        levels searched in each histogram's cumulative masses at once, so memory is
+        """Quantiles at a vector of levels `(Q,)`, returned as `(..., Q)`: the Q levels are
+        searched in each histogram's cumulative masses at once, so memory is
         O(batch x (K + Q)), not O(Q x batch x K)."""
         levels = torch.as_tensor(levels, dtype=self.probs.dtype, device=self.probs.device)
         check_levels(levels)
-        shape, k = self.batch_shape, self.n_bins
-        cum = torch.cumsum(self.probs, -1).contiguous()
-        tau = levels.expand(*shape, len(levels)).contiguous()
-        idx = torch.searchsorted(cum, tau).clamp(max=k - 1)  # (..., Q)
-        p = self.probs.gather(-1, idx)
+        return self._invert(levels.expand(*self.batch_shape, len(levels)))
+
+    def _invert(self, tau: torch.Tensor) -> torch.Tensor:
+        """The inverse CDF at levels `tau (*S, Q)`, S a shape the batch shape broadcasts to:
+        quantiles `(*S, Q)` (the histogram's arrays are expanded to S, copied only when S is
+        larger than the batch shape)."""
+        shape, k = tau.shape[:-1], self.n_bins
+        cum = torch.cumsum(self.probs, -1).expand(*shape, k).contiguous()
+        idx = torch.searchsorted(cum, tau.contiguous()).clamp(max=k - 1)  # (*S, Q)
+        p = self.probs.expand(*shape, k).gather(-1, idx)
         below = cum.gather(-1, idx) - p
         lo = self.edges[..., :-1].expand(*shape, k).gather(-1, idx)
         w = self.widths.expand(*shape, k).gather(-1, idx)

@@ -15,9 +15,17 @@ from .features import calendar_features, cycles, n_features, season_length, step
 from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
 from .heads import HEADS
 from .losses import TARGETS
+from .metrics import pit
 from .network import ForecastNet, ModelConfig
 from .panel import Columns, Panel, from_frame, from_frame_like
-from .training import SCHEDULES, TrainConfig, fit_budget, fit_model, holdout_size
+from .training import (
+    SCHEDULES,
+    TrainConfig,
+    fit_budget,
+    fit_model,
+    holdout_size,
+    unit_histogram,
+)
 from .windows import (
     Packed,
     UnitWindows,
@@ -224,18 +232,9 @@ class HistForecaster(Estimator):
         """`calibration.fit_map` of the PIT values of the held-out targets, or None."""
         if self.calibration == "none" or not val_batches:
             return None
-        pits = []
         with torch.no_grad():
-            for batch in val_batches:
-                probs = model.probs(model(*batch.inputs)[0]).double()
-                unit = Histogram(bins.unit_grid(probs.shape[-1], probs), probs, validate=False)
-                pits.append(
-                    unit.cdf(torch.nan_to_num(batch.y.double()))
-                    .masked_fill(torch.isnan(batch.y), float("nan"))
-                    .reshape(-1)
-                    .cpu()
-                )
-        return calibration.fit_map(torch.cat(pits).numpy()).tolist()
+            pits = [pit(unit_histogram(model, b), b.y.double().cpu()) for b in val_batches]
+        return calibration.fit_map(np.concatenate([p.reshape(-1) for p in pits])).tolist()
 
     # -- forecasting -----------------------------------------------------------------------------
     def predict_distribution(self, df: pd.DataFrame | None = None, futr_df=None, static_df=None):
@@ -277,12 +276,13 @@ class HistForecaster(Estimator):
                 edges.append(batch.edges(self.config_.n_bins))
         counts, (h, k) = [len(s) for s in shares], (self.config_.horizon, self.config_.n_bins)
         device = next(self.model_.parameters()).device
-        probs = torch.cat(probs) if probs else torch.zeros(0, h, k, device=device)  # no share
-        edges = torch.cat(edges) if edges else torch.zeros(0, 1, k + 1, device=device)
+        f64 = dict(dtype=torch.float64, device=device)  # a rank with no share: empty tensors
+        probs = torch.cat(probs) if probs else torch.zeros(0, h, k, **f64)
+        edges = torch.cat(edges) if edges else torch.zeros(0, 1, k + 1, **f64)
         if getattr(self, "calibration_", None) is not None:
-            probs = calibration.apply_map(probs.double(), self.calibration_)
-        probs = distributed.gather_rows(probs.double(), counts)
-        edges = distributed.gather_rows(edges.double(), counts)
+            probs = calibration.apply_map(probs, self.calibration_)
+        probs = distributed.gather_rows(probs, counts)
+        edges = distributed.gather_rows(edges, counts)
         return Histogram(edges.cpu(), probs.cpu(), validate=False)
 
     def forecast(

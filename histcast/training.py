@@ -90,13 +90,17 @@ def unit_crps(model, batches) -> float:
     with torch.no_grad():
         for batch in batches[distributed.rank() :: distributed.world_size()]:
             y = batch.y
-            probs = model.probs(model(*batch.inputs)[0])
-            grid = unit_grid(probs.shape[-1], probs)
-            crps = Histogram(grid, probs, validate=False).crps(torch.nan_to_num(y))
+            crps = unit_histogram(model, batch).crps(torch.nan_to_num(y))
             observed = ~torch.isnan(y)
             sums += torch.stack([crps[observed].sum(), observed.sum()]).double().cpu()
     total, count = distributed.all_sum(sums.to(_device(model))).tolist()
     return total / max(count, 1)
+
+
+def unit_histogram(model, batch) -> Histogram:
+    """The model's forecast of a `UnitBatch` as histograms on the unit grid, batch `(B, H)`."""
+    probs = model.probs(model(*batch.inputs)[0])
+    return Histogram(unit_grid(probs.shape[-1], probs), probs, validate=False)
 
 
 def _device(model) -> torch.device:
