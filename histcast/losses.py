@@ -24,13 +24,11 @@ def phi_diff(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     return torch.where(lo > 0, both_up, torch.where(hi <= 0, both_down, straddle))
 
 
-def truncated_normal_probs(z_lo, z_hi, keep=None, floor: float = 0.0) -> torch.Tensor:
+def truncated_normal_probs(z_lo, z_hi, floor: float = 0.0) -> torch.Tensor:
     """Bin masses of a standard normal on bins [z_lo, z_hi) `(..., K)` (standardised edges),
-    times `keep` (0/1 mask) plus `floor`, renormalised over the last axis: the normal truncated
-    to the bins' union, p_i = (Phi(z_hi_i) - Phi(z_lo_i)) / sum_j (Phi(z_hi_j) - Phi(z_lo_j))."""
+    plus `floor`, renormalised over the last axis: the normal truncated to the bins' union,
+    p_i = (Phi(z_hi_i) - Phi(z_lo_i)) / sum_j (Phi(z_hi_j) - Phi(z_lo_j))."""
     mass = phi_diff(z_lo, z_hi)
-    if keep is not None:
-        mass = mass * keep
     if floor:
         mass = mass + floor
     return mass / mass.sum(-1, keepdim=True)
@@ -58,14 +56,32 @@ def sparse_targets(y, n_bins, kind="gaussian", sigma_ratio=1.0):
         raise ValueError(f"unknown target kind {kind!r}; choose one of {TARGETS}")
     if sigma_ratio <= 0:
         raise ValueError(f"sigma_ratio must be positive; got {sigma_ratio}")
+    return _gaussian_sparse(y, k, sigma_ratio)
+
+
+def _gaussian_sparse(y, k, sigma_ratio):
+    """HL-Gaussian bins within 8 sigma of y: `(index, weight)`, each `(..., 2 half + 1)`.
+
+    In bin units y sits at pos = y K, in bin b = floor(pos), f = pos - b into it. Offset j's
+    edges are b + j and b + j + 1, standardised (j - f) / r and (j + 1 - f) / r (r =
+    `sigma_ratio`): every edge right of y is positive and every edge left of it non-positive,
+    so each of the W + 1 edges needs one tail probability t = Phi(-|z|) (float32 keeps the
+    tails' precision), and bin j's mass is t_j - t_{j+1} right of y, t_{j+1} - t_j left of it,
+    1 - t_j - t_{j+1} for y's own bin. Bins outside [0, 1] are dropped and the rest
+    renormalised (the truncated normal)."""
     half = min(math.ceil(8 * sigma_ratio) + 1, k)
-    offsets = torch.arange(-half, half + 1, device=y.device)
-    idx = (y * k).long().clamp(0, k - 1).unsqueeze(-1) + offsets
+    edges = torch.arange(-half, half + 2, device=y.device, dtype=y.dtype)  # (W + 1,)
+    pos = y * k
+    base = pos.floor().clamp(0, k - 1)
+    f = (pos - base).unsqueeze(-1)
+    tail = torch.special.ndtr(-(edges - f).abs_().div_(sigma_ratio))  # (..., W + 1)
+    j = edges[:-1]
+    right, left, own = (j > 0).to(y.dtype), (j < 0).to(y.dtype), (j == 0).to(y.dtype)
+    mass = (right - left - own) * tail[..., :-1] + (left - right - own) * tail[..., 1:] + own
+    idx = base.long().unsqueeze(-1) + j.long()
     inside = (idx >= 0) & (idx < k)
-    sigma = sigma_ratio / k
-    z_lo = (idx.to(y.dtype) / k - y.unsqueeze(-1)) / sigma
-    # normalising by the mass inside [0, 1] truncates the normal to the support
-    return idx.clamp(0, k - 1), truncated_normal_probs(z_lo, z_lo + 1 / sigma_ratio, inside)
+    mass = mass * inside
+    return idx.clamp(0, k - 1), mass / mass.sum(-1, keepdim=True)
 
 
 def gaussian_target(y: torch.Tensor, n_bins: int, sigma_ratio: float = 1.0) -> torch.Tensor:
@@ -123,8 +139,28 @@ def histogram_loss(logits, y, kind="gaussian", sigma_ratio=1.0, soft=None) -> to
         observed = observed & ~torch.isnan(soft).any(-1)
         return cross_entropy(logits, torch.nan_to_num(soft), observed)
     idx, weight = sparse_targets(y, logits.shape[-1], kind, sigma_ratio)
-    nll = -(F.log_softmax(logits, -1).gather(-1, idx) * weight).sum(-1)
-    return _masked_mean(nll, observed)
+    return _masked_mean(_SparseCrossEntropy.apply(logits, idx, weight), observed)
+
+
+class _SparseCrossEntropy(torch.autograd.Function):
+    """nll = -sum_w weight_w log softmax(logits)[idx_w]: logits `(..., K)`, idx and weight
+    `(..., W)` -> `(...)`, with one hand-written backward,
+    d nll / d logits = softmax(logits) sum_w weight_w - scatter(weight),
+    built in place from the saved log-probabilities: autograd's version of the same (log_softmax,
+    gather) fills a zero tensor for the gather and makes two more passes over `(..., K)`."""
+
+    @staticmethod
+    def forward(ctx, logits, idx, weight):
+        logp = F.log_softmax(logits, -1)
+        ctx.save_for_backward(logp, idx, weight)
+        return -(logp.gather(-1, idx) * weight).sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logp, idx, weight = ctx.saved_tensors
+        grad = grad.unsqueeze(-1)
+        out = logp.exp() * (grad * weight.sum(-1, keepdim=True))
+        return out.scatter_add_(-1, idx, -weight * grad), None, None
 
 
 def gaussian_nll(loc, scale, y) -> torch.Tensor:

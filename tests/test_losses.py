@@ -125,3 +125,25 @@ def test_comparison_losses_by_hand():
     # y=1: rho_.1(1)=.1, rho_.9(0)=0; y=2: rho_.1(-1)=.9, rho_.9(-1)=.1 -> (.05 + .5)/2
     assert pinball_loss(q, y, [0.1, 0.9]).item() == pytest.approx(0.275)
     assert mse_loss(torch.tensor([0.0, 0.0, 0.0]), y).item() == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "twohot"])
+def test_sparse_cross_entropy_backward_passes_gradcheck(kind):
+    """The hand-written backward of the histogram loss against finite differences."""
+    torch.manual_seed(1)
+    logits = torch.randn(3, 4, 12, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(3, 4, dtype=torch.float64)
+    y[0, 1] = float("nan")
+    assert torch.autograd.gradcheck(lambda x: histogram_loss(x, y, kind, 0.8), (logits,))
+
+
+def test_sparse_gaussian_targets_match_dense_truncnorm_in_float32():
+    """The sparse float32 targets (shared edge tails) against scipy's truncnorm in float64, for
+    targets near both edges, inside, and outside the support."""
+    y = torch.tensor([-0.3, 0.0, 0.004, 0.37, 0.5, 0.9951, 1.0, 1.2])
+    for ratio in (0.3, 1.0, 2.5):
+        got = bin_targets(y, K, "gaussian", ratio).double().numpy()
+        for row, v in zip(got, y.clamp(0, 1).double().numpy(), strict=True):
+            sigma = ratio / K
+            ref = stats.truncnorm(-v / sigma, (1 - v) / sigma, loc=v, scale=sigma)
+            np.testing.assert_allclose(row, np.diff(ref.cdf(np.linspace(0, 1, K + 1))), atol=2e-7)
