@@ -7,19 +7,22 @@ normalises the network's inputs, so series of any scale share one network.
 Ranges come from each window's context (`"window"`) or from a series' history (`"series"`).
 They are *robust*: with n observed points, the k = ceil(n TRIM) most extreme on each side
 (none below `MIN_TRIM_POINTS` points) give the trimmed range [q_lo, q_hi] of width R; values
-beyond the fences q_lo - R and q_hi + R are outliers, and the range is [min, max] of the rest.
-On clean data that is [min, max]; a spike (a data-entry error of 1e6 in a series living in
-[6, 14]) is left out: it falls into an edge bin instead of stretching every bin, and the
-network reads it at the range's edge (`windows.UnitWindows`). The range is then widened
-by the span floor and `margin` x span per side (`widen`). `margin="auto"` (`choose_margin`)
-takes the narrowest of `MARGINS` that leaves at most `MAX_OUTSIDE` = 2% of the training
-targets outside the support: targets outside are clipped into the edge bins, so a larger share
-would cut into the 2.5% tails of a 95% interval (random-walk data such as exchange rates needs
-a wider support than a seasonal series whose range repeats).
+beyond the fences q_lo - W and q_hi + W are outliers, W = max(R, the series' robust span) for a
+window (R for a series), and the range is [min, max] of the rest. On clean data that is
+[min, max]; a spike (a data-entry error of 1e6 in a series living in [6, 14]) is left out: it
+falls into an edge bin instead of stretching every bin, and the network reads it at the range's
+edge (`windows.UnitWindows`). The series' span in W keeps what the series does often: a lone
+demand in a window of zeros of an intermittent series is data, not a spike. The range is then
+widened by the span floor and `margin` x span per side (`widen`). `margin="auto"`
+(`choose_margin`) takes the narrowest of `MARGINS` that leaves at most `MAX_OUTSIDE` = 2% of
+the training targets outside the support: targets outside are clipped into the edge bins, so a
+larger share would cut into the 2.5% tails of a 95% interval (random-walk data such as exchange
+rates needs a wider support than a seasonal series whose range repeats).
 
-Near-constant windows get a floor on the span of `REL_FLOOR` x max(|centre|, `SCALE_FLOOR` x
-the series' largest |y|) (`TINY` for a series of zeros), so the map stays finite. Every term
-is proportional to the data, so forecasts of c y are c times those of y for any c > 0.
+Near-constant windows get a floor on the span of `REL_FLOOR` x the series' robust span (of a
+constant series: x |centre|; `TINY` for a series of zeros), so the map stays finite. The floor
+moves with the data's spread, not its level: forecasts of a + c y are a + c times those of y
+for any c > 0 and shift a (as long as float64 holds them).
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ BIN_RANGES = ("series", "window")
 TRIM = 0.01  # share of a history's points on each side the robust range may leave out
 MIN_TRIM_POINTS = 10  # fewer observed points: the range is [min, max]
 REL_FLOOR = 0.1
-SCALE_FLOOR = 0.01  # a window of zeros in a series up to |y| = s gets a span of REL_FLOOR s / 100
 TINY = 1e-300  # the span of a series of zeros
 MARGINS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # candidates of margin="auto", narrowest first
 MAX_OUTSIDE = 0.02  # most share of training targets that may fall outside the support
@@ -43,15 +45,17 @@ def _larger(a, b):
     return a + (b - a) * (b > a)
 
 
-def widen(lo, hi, margin: float, scale=None):
+def widen(lo, hi, margin: float, series_span=None):
     """Apply the span floor and the margin: `(lo, hi)` -> `(lo', hi')`, numpy or torch alike.
 
-    span' = max(hi - lo, REL_FLOOR max(|centre|, SCALE_FLOOR scale), TINY), where `scale` is the
-    series' largest |y| (None: 0); the support is centre +- span' (1/2 + margin).
+    span' = max(hi - lo, REL_FLOOR s, TINY) with s the series' robust span `series_span`, or
+    |centre| where that is 0 or not given (a constant series); the support is centre +- span'
+    (1/2 + margin).
     """
     centre, span = (lo + hi) / 2, hi - lo
-    level = abs(centre) if scale is None else _larger(abs(centre), scale * SCALE_FLOOR)
-    floor = _larger(level * REL_FLOOR, level * 0 + TINY)
+    spread = abs(centre) if series_span is None else series_span
+    spread = spread + (abs(centre) - spread) * (spread <= 0)  # a constant series: its level
+    floor = _larger(spread * REL_FLOOR, spread * 0 + TINY)
     span = _larger(span, floor)
     half = span * (0.5 + margin)
     return centre - half, centre + half
@@ -64,10 +68,13 @@ def n_trim(n):
     return np.where(n >= MIN_TRIM_POINTS, np.ceil(n * TRIM), 0).astype(np.int64)
 
 
-def fences(q_lo, q_hi):
-    """(q_lo - R, q_hi + R), R = q_hi - q_lo: beyond them a value is an outlier."""
-    r = q_hi - q_lo
-    return q_lo - r, q_hi + r
+def fences(q_lo, q_hi, min_width=None):
+    """(q_lo - W, q_hi + W), W = max(q_hi - q_lo, `min_width`): beyond them a value is an
+    outlier."""
+    w = q_hi - q_lo
+    if min_width is not None:
+        w = _larger(w, min_width)
+    return q_lo - w, q_hi + w
 
 
 def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None = None):
@@ -93,14 +100,15 @@ def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None =
     above = np.add.reduceat(ordered > f_hi[s], indptr[:-1]) if len(v) else n  # NaN: False
     lo, hi = pick(first + below), pick(last - above)
     lo, hi = np.where(n > 0, lo, 0.0), np.where(n > 0, hi, 0.0)
-    return (lo, hi) if margin is None else widen(lo, hi, margin, np.maximum(abs(lo), abs(hi)))
+    return (lo, hi) if margin is None else widen(lo, hi, margin, hi - lo)
 
 
-def window_ranges(context: torch.Tensor, fallback=None):
+def window_ranges(context: torch.Tensor, series=None):
     """Per-window robust range from contexts `(B, C)` with NaN for missing: two tensors `(B,)`
     (before the floor and margin: see `widen`).
 
-    Windows with no observed value take `fallback` (a pair of `(B,)` tensors) if given.
+    `series` (a pair of `(B,)` tensors, each window's series' robust range) widens the fences
+    to at least the series' span, and is the range of windows with no observed value.
     """
     observed = ~torch.isnan(context)
     n = observed.sum(-1)
@@ -110,12 +118,14 @@ def window_ranges(context: torch.Tensor, fallback=None):
     m = min(int(n_trim(torch.tensor(context.shape[-1]))) + 1, context.shape[-1])
     small = torch.where(observed, context, torch.inf).topk(m, -1, largest=False).values
     big = torch.where(observed, context, -torch.inf).topk(m, -1).values
-    f_lo, f_hi = fences(small.gather(-1, k[:, None])[:, 0], big.gather(-1, k[:, None])[:, 0])
+    width = None if series is None else series[1] - series[0]
+    q_lo, q_hi = small.gather(-1, k[:, None])[:, 0], big.gather(-1, k[:, None])[:, 0]
+    f_lo, f_hi = fences(q_lo, q_hi, width)
     lo = torch.where(small >= f_lo[:, None], small, torch.inf).amin(-1)
     hi = torch.where(big <= f_hi[:, None], big, -torch.inf).amax(-1)
-    if fallback is not None:
+    if series is not None:
         empty = n == 0
-        lo, hi = torch.where(empty, fallback[0], lo), torch.where(empty, fallback[1], hi)
+        lo, hi = torch.where(empty, series[0], lo), torch.where(empty, series[1], hi)
     return lo, hi
 
 

@@ -76,14 +76,17 @@ class Histogram:
 
     @property
     def mean(self) -> torch.Tensor:
-        """sum_k p_k m_k, `(...)`."""
-        return (self.probs * self.mids).sum(-1)
+        """sum_k p_k m_k, `(...)`, summed as e_0 + sum_k p_k (m_k - e_0): probabilities that
+        sum to 1 only within float32 rounding then move it by that rounding times the span,
+        not times the level (shifting the data shifts the mean exactly)."""
+        origin = self.edges[..., 0]
+        return origin + (self.probs * (self.mids - origin.unsqueeze(-1))).sum(-1)
 
     @property
     def variance(self) -> torch.Tensor:
-        """sum_k p_k (m_k^2 + w_k^2 / 12) - mean^2, `(...)`."""
-        second = (self.probs * (self.mids**2 + self.widths**2 / 12)).sum(-1)
-        return (second - self.mean**2).clamp_min(0)
+        """sum_k p_k ((m_k - mean)^2 + w_k^2 / 12), `(...)` (centred: shift-invariant)."""
+        dev = self.mids - self.mean.unsqueeze(-1)
+        return (self.probs * (dev**2 + self.widths**2 / 12)).sum(-1)
 
     @property
     def stddev(self) -> torch.Tensor:

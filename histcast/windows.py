@@ -229,7 +229,7 @@ class UnitWindows:
     Each window's support is its context's robust range (`bin_range="window"`; a window with no
     observed value falls back to its series') or its series' (`"series"`), widened by the span
     floor and `margin` (`bins.widen`). Context values the robust range leaves out (spikes) are
-    read as missing, so one data-entry error cannot swamp the network's inputs. Values are
+    read at its nearest edge, so one data-entry error cannot swamp the network's inputs. Values are
     float64 up to the unit map; u and y enter the network (float32) clipped to
     `bins.INPUT_CLIP` = [-1, 2] (a target that far outside is in an edge bin either way).
     """
@@ -258,8 +258,7 @@ class UnitWindows:
             lo, hi = series_lo, series_hi
         # context values the robust range leaves out (spikes) are moved to its edge
         context = torch.minimum(torch.maximum(batch.context, lo.unsqueeze(-1)), hi.unsqueeze(-1))
-        scale = torch.maximum(series_lo.abs(), series_hi.abs())
-        lo, hi = bins.widen(lo, hi, self.margin, scale)
+        lo, hi = bins.widen(lo, hi, self.margin, series_hi - series_lo)
         clip = bins.INPUT_CLIP
         u = bins.to_unit(context, lo.unsqueeze(-1), hi.unsqueeze(-1)).clamp(*clip)
         y = bins.to_unit(batch.target, lo.unsqueeze(-1), hi.unsqueeze(-1)).clamp(*clip)

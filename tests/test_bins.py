@@ -18,18 +18,33 @@ def test_widen_by_hand_numpy_and_torch_agree():
     np.testing.assert_array_equal(thi.numpy(), whi)
 
 
-def test_span_floor_is_relative_to_the_data():
-    # a constant window at 5: span 0.1 x 5; at 0 in a series up to 200: 0.1 x 0.01 x 200
-    lo, hi = bins.widen(np.array([5.0, 0.0]), np.array([5.0, 0.0]), 0.0, np.array([5.0, 200.0]))
-    np.testing.assert_allclose(hi - lo, [0.5, 0.2])
+def test_span_floor_follows_the_series_spread_not_its_level():
+    # a constant window at 5 in a series of span 200: 0.1 x 200; a constant series at 5 (span
+    # 0): 0.1 x |5|; a series of zeros: TINY
+    lo, hi = bins.widen(np.array([5.0, 5.0]), np.array([5.0, 5.0]), 0.0, np.array([200.0, 0.0]))
+    np.testing.assert_allclose(hi - lo, [20.0, 0.5])
     lo, hi = bins.widen(np.array([0.0]), np.array([0.0]), 0.0, np.array([0.0]))
     assert hi[0] - lo[0] == bins.TINY  # a series of zeros still gets a positive span
-    for c in (1e-7, 1e-6, 3.7, 1e12, 1e-250, 1e250):  # no absolute floor: equivariant
-        base = bins.widen(np.array([5.0, 0.0, 1.0]), np.array([5.0, 0.0, 4.0]), 0.1,
-                          np.array([5.0, 200.0, 4.0]))  # fmt: skip
-        scaled = bins.widen(c * np.array([5.0, 0.0, 1.0]), c * np.array([5.0, 0.0, 4.0]), 0.1,
-                            c * np.array([5.0, 200.0, 4.0]))  # fmt: skip
-        np.testing.assert_allclose(scaled, c * np.array(base), rtol=1e-14)
+    lo, hi = np.array([5.0, 0.0, 1.0]), np.array([5.0, 0.0, 4.0])
+    span = np.array([200.0, 3.0, 4.0])
+    base = np.array(bins.widen(lo, hi, 0.1, span))
+    for c in (1e-7, 1e-6, 3.7, 1e12, 1e-250, 1e250):  # no absolute floor: scale-equivariant
+        np.testing.assert_allclose(bins.widen(c * lo, c * hi, 0.1, c * span), c * base, rtol=1e-14)
+    for a in (-1e9, -3.0, 1e6, 1e12):  # nor a floor from the level: shift-equivariant
+        shifted = np.array(bins.widen(a + lo, a + hi, 0.1, span))
+        np.testing.assert_allclose(shifted - a, base, atol=1e-14 * abs(a) * 10)
+
+
+def test_lone_events_of_an_intermittent_series_are_not_spikes():
+    """15 zeros and one 8 in a series whose robust span is 10: the window's trimmed range is 0,
+    but the fences are at least the series' span apart, so the 8 stays in the range; without
+    the series the 8 is a spike, and a 1e6 still is with it."""
+    ctx = torch.tensor([[0.0] * 7 + [8.0] + [0.0] * 8, [0.0] * 7 + [1e6] + [0.0] * 8])
+    series = (torch.zeros(2, dtype=torch.float64), torch.full((2,), 10.0, dtype=torch.float64))
+    lo, hi = bins.window_ranges(ctx.double(), series)
+    assert lo.tolist() == [0.0, 0.0] and hi.tolist() == [8.0, 0.0]
+    _, alone = bins.window_ranges(ctx.double())
+    assert alone.tolist() == [0.0, 0.0]
 
 
 @pytest.mark.parametrize(("n", "k"), [(1, 0), (9, 0), (10, 1), (100, 1), (101, 2), (336, 4)])

@@ -44,8 +44,11 @@ def _values(fc: pd.DataFrame) -> np.ndarray:
 
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
-@given(panel=panels(), horizon=st.integers(1, 6), log_c=st.floats(-250, 250))
-def test_forecast_invariants(tmp_path_factory, panel, horizon, log_c):
+@given(
+    panel=panels(), horizon=st.integers(1, 6), log_c=st.floats(-250, 250),
+    log_a=st.floats(-2, 8), sign=st.sampled_from([-1.0, 1.0]),
+)  # fmt: skip
+def test_forecast_invariants(tmp_path_factory, panel, horizon, log_c, log_a, sign):
     df, freq = panel
     original = df.copy()
     model = HistForecaster(horizon=horizon, seed=1, **TINY).fit(df)
@@ -70,6 +73,12 @@ def test_forecast_invariants(tmp_path_factory, panel, horizon, log_c):
     size = np.nanmax(np.abs(df["y"].to_numpy()))
     np.testing.assert_allclose(got / c, values, rtol=1e-4, atol=1e-4 * size)
 
+    # shift equivariance: forecasts of a + y are a + those of y (no floor from the level)
+    a = sign * size * 10.0**log_a
+    shifted = HistForecaster(horizon=horizon, seed=1, **TINY).fit(df.assign(y=df["y"] + a))
+    got = _values(shifted.forecast(quantiles=[0.1, 0.25, 0.5, 0.75, 0.9], level=[50, 80, 95]))
+    np.testing.assert_allclose(got - a, values, rtol=0, atol=1e-4 * size + 1e-12 * abs(a))
+
     # same seed, same forecasts; save/load gives identical forecasts
     again = (
         HistForecaster(horizon=horizon, seed=1, **TINY)
@@ -91,3 +100,13 @@ def test_scale_equivariance_of_the_issue_examples(small_panel, c):
     base = _values(HistForecaster(**kw).fit(small_panel).forecast())
     scaled = HistForecaster(**kw).fit(small_panel.assign(y=small_panel["y"] * c)).forecast()
     np.testing.assert_allclose(_values(scaled) / c, base, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("a", [1e4, 1e6, 1e9])
+def test_shift_equivariance_of_the_issue_examples(small_panel, a):
+    """Shifts a probe found broken: the span floor grew with the level, so y + 1e6 (spread
+    about 1) got 80% intervals 800x too wide."""
+    kw = dict(horizon=4, max_epochs=2, steps_per_epoch=5, hidden_size=16, n_bins=50, verbose=False)
+    base = _values(HistForecaster(**kw).fit(small_panel).forecast())
+    shifted = HistForecaster(**kw).fit(small_panel.assign(y=small_panel["y"] + a)).forecast()
+    np.testing.assert_allclose(_values(shifted) - a, base, rtol=0, atol=1e-4 + 1e-12 * a)
