@@ -11,10 +11,13 @@ disagree with the config, or weights that do not fit the architecture all raise 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from . import distributed
@@ -32,9 +35,14 @@ def _sha256(path: Path) -> str:
 
 
 def save(model, path) -> None:
-    """Write `path/state.pt`, then `path/config.json` (with the state's checksum)."""
+    """Write `path/state.pt` and `path/config.json` (with the state's checksum).
+
+    Everything is built and checked before a file is written, and each file is written beside
+    its target and then renamed over it, so a refused save leaves a model saved there before
+    intact."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"cannot save into {path}: it is a file, not a directory")
     panel = model.panel_
     state = {
         "model": model.model_.state_dict(),
@@ -45,7 +53,8 @@ def save(model, path) -> None:
     covariates = getattr(model, "covariates_", None)
     if covariates is not None:  # the packed covariates of the training panel
         state.update({f"exog_{k}": torch.from_numpy(v) for k, v in vars(model.exog_).items()})
-    torch.save(state, path / "state.pt")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
     params = model.get_params()
     params["freq"] = freq_to_json(params["freq"])
     meta = {
@@ -55,13 +64,62 @@ def save(model, path) -> None:
         "model": model.config_.to_dict(),
         "columns": vars(model.columns_),
         "freq": freq_to_json(model.freq_),
-        "ids": panel.ids.tolist(),
+        "ids": ids_to_json(panel.ids),
         "fitted": {k: getattr(model, k) for k in (*FITTED, "calibration_")},
-        "state_sha256": _sha256(path / "state.pt"),
+        "state_sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
     }
     if covariates is not None:  # the schema: names, kinds, categories, scalers
         meta["covariates"] = covariates.to_json()
-    (path / "config.json").write_text(json.dumps(meta, indent=1, default=str))
+    config = json.dumps(meta, indent=1, default=_strict_json).encode()
+    path.mkdir(parents=True, exist_ok=True)
+    _replace(path / "state.pt", buffer.getvalue())
+    _replace(path / "config.json", config)
+
+
+def _replace(file: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `file`, then rename it over `file`."""
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, file)
+
+
+def _strict_json(x):
+    """json.dumps fallback: numpy scalars as Python numbers; anything else is refused rather
+    than written as a string that would load back as something else."""
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"cannot save {x!r} ({type(x).__name__}) in config.json")
+
+
+ID_KINDS = {"string": str, "integer": int, "floating": float, "boolean": bool}
+
+
+def ids_to_json(ids: np.ndarray) -> dict:
+    """The series ids as `{"kind", "dtype", "values"}`: strings, integers, floats, booleans or
+    timestamps (ISO strings, time zone kept) come back as they were; other kinds are refused."""
+    kind = pd.api.types.infer_dtype(ids, skipna=False)
+    if kind in ID_KINDS:
+        values = [ID_KINDS[kind](x) for x in ids]
+    elif kind in ("datetime64", "datetime"):
+        values = [pd.Timestamp(x).isoformat() for x in ids]
+        kind = "datetime"
+    else:
+        raise ValueError(
+            f"series ids of kind {kind!r} (e.g. {ids[0]!r}) cannot be saved; use strings, "
+            "integers or timestamps as unique_id (e.g. df['unique_id'].astype(str)) and fit again"
+        )
+    return {"kind": kind, "dtype": str(ids.dtype), "values": values}
+
+
+def ids_from_json(entry) -> np.ndarray:
+    """Inverse of `ids_to_json` (a plain list: a model saved before ids had kinds)."""
+    if isinstance(entry, list):
+        return np.asarray(entry)
+    values, dtype = entry["values"], entry["dtype"]
+    if entry["kind"] == "datetime":
+        stamps = [pd.Timestamp(v) for v in values]
+        return np.array(stamps, dtype=object) if dtype == "object" else np.array(stamps, dtype)
+    return np.array(values, dtype=object if dtype == "object" else None)
 
 
 def load(cls, path, device: str = "auto"):
@@ -73,6 +131,9 @@ def load(cls, path, device: str = "auto"):
     devices they agree to float32 rounding (about 1e-5 relative in quantiles).
     """
     path = Path(path)
+    if not path.is_dir():
+        what = "is a file" if path.exists() else "does not exist"
+        raise ValueError(f"cannot load a model from {path}: it {what}, not a saved model's folder")
     device = distributed.device(device)
     meta = _read_config(path / "config.json")
     state = _read_state(path / "state.pt", meta, device)
@@ -86,7 +147,7 @@ def load(cls, path, device: str = "auto"):
             setattr(model, k, meta["fitted"][k])
         model.calibration_ = meta["fitted"].get("calibration_")  # absent before calibration
         model.config_ = ModelConfig(**meta["model"])
-        ids = np.asarray(meta["ids"])
+        ids = ids_from_json(meta["ids"])
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{where} is not a valid histcast model config: {err!r}") from err
     ds = state["ds"].numpy()

@@ -116,3 +116,52 @@ def test_saved_values_are_exact_float64(saved):
     loaded = HistForecaster.load(path)
     assert loaded.panel_.values.dtype == np.float64
     np.testing.assert_array_equal(loaded.panel_.values, model.panel_.values)
+
+
+def _relabel(df, ids):
+    """`df` with its series renamed to `ids` (one per series, in order)."""
+    mapping = dict(zip(sorted(df["unique_id"].unique()), ids, strict=False))
+    return df.assign(unique_id=df["unique_id"].map(mapping))
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [3, 1, 2],
+        [0.5, 1.5, 2.5],
+        list(pd.to_datetime(["2020-01-01", "2021-06-30", "2022-12-31"])),
+        [pd.Timestamp("2020-01-01", tz="Europe/Paris"), pd.Timestamp("2021-01-01", tz="UTC"),
+         pd.Timestamp("2022-01-01 12:00", tz="Asia/Tokyo")],
+    ],
+)  # fmt: skip
+def test_ids_of_every_kind_come_back_as_they_were(small_panel, tmp_path, ids):
+    df = _relabel(small_panel, ids[: small_panel["unique_id"].nunique()])
+    model = HistForecaster(horizon=3, **FAST).fit(df)
+    model.save(tmp_path / "m")
+    loaded = HistForecaster.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.forecast(), model.forecast())
+    assert [type(i) for i in loaded.panel_.ids] == [type(i) for i in model.panel_.ids]
+
+
+def test_a_refused_save_leaves_the_model_saved_there_intact(saved, small_panel, tmp_path):
+    from decimal import Decimal
+
+    model, path = saved
+    target = copy_of(path, tmp_path)
+    n = small_panel["unique_id"].nunique()
+    odd = HistForecaster(horizon=3, **FAST).fit(
+        _relabel(small_panel, [Decimal(i) for i in range(n)])
+    )
+    with pytest.raises(ValueError, match="cannot be saved.*astype\\(str\\)"):
+        odd.save(target)
+    pd.testing.assert_frame_equal(HistForecaster.load(target).forecast(), model.forecast())
+
+
+def test_paths_that_are_files_are_refused(saved, tmp_path):
+    model, _ = saved
+    file = tmp_path / "a_file"
+    file.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        model.save(file)
+    with pytest.raises(ValueError, match="is a file"):
+        HistForecaster.load(file)
