@@ -57,11 +57,21 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+# pandas' default missing-value strings (read_csv's na_values), for every column but the ids
+NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+              "null"]  # fmt: skip
+MAX_INT = 2**31 - 1  # larger counts, horizons and seeds are typos, and overflow downstream
+
+
 def _int(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if abs(value) > MAX_INT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_INT}, got {text}")
+    return value
 
 
 def model_names(names: str) -> list[str]:
@@ -72,6 +82,9 @@ def model_names(names: str) -> list[str]:
             raise CLIError(f"unknown model {name!r}; choose from {', '.join(ALL_MODELS)}")
     if not out:
         raise CLIError("no models given")
+    twice = sorted({n for n in out if out.count(n) > 1})
+    if twice:
+        raise CLIError(f"--models lists {', '.join(twice)} more than once")
     return out
 
 
@@ -145,14 +158,18 @@ def read_data(args) -> tuple[pd.DataFrame, datasets.DatasetInfo | None]:
     return read_csv(Path(args.data)), None
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """A long CSV with its columns as read: `panel.from_frame` parses and checks them."""
+def read_csv(path: Path, id_col: str = "unique_id") -> pd.DataFrame:
+    """A long CSV with its columns as read (`panel.from_frame` parses and checks them), but the
+    ids as the text they are: "007" stays "007" (not 7.0), and "NA" is an id (Namibia), not a
+    missing value; an empty id is missing."""
     if not path.exists():
         raise CLIError(f"no such file: {path}")
     if path.is_dir():
         raise CLIError(f"{path} is a directory; --data takes a CSV file")
     try:
-        return pd.read_csv(path)
+        columns = pd.read_csv(path, nrows=0).columns
+        na = {c: NA_STRINGS if c != id_col else [""] for c in columns}
+        return pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_values=na)
     except UnicodeDecodeError as err:
         raise CLIError(f"cannot read {path}: not UTF-8 text ({err.reason})") from None
     except pd.errors.EmptyDataError:

@@ -47,6 +47,18 @@ def test_backtest_of_a_csv_parses_timestamps_in_the_library(tmp_path, small_pane
     assert "SeasonalNaive" in capsys.readouterr().out
 
 
+def test_ids_in_a_csv_are_read_as_the_text_they_are(tmp_path, small_panel):
+    """ "007" stays "007" (not 7.0) and "NA" (Namibia) is an id, not a missing one."""
+    names = dict(zip(sorted(small_panel["unique_id"].unique()), ["007", "NA", "1e3"], strict=False))
+    df = small_panel.assign(unique_id=small_panel["unique_id"].map(names))
+    data, out = tmp_path / "data.csv", tmp_path / "fc.csv"
+    df.to_csv(data, index=False)
+    assert main(["forecast", "--data", str(data), "--horizon", "3", "--model", "snaive",
+                 "--out", str(out)]) == 0  # fmt: skip
+    got = pd.read_csv(out, dtype={"unique_id": str}, keep_default_na=False)
+    assert sorted(got["unique_id"].unique()) == sorted(names.values())
+
+
 def one_line_error(capsys, argv, expected: str) -> str:
     """Run the CLI; assert exit status 2 and one stderr line naming the error; return it."""
     assert main(argv) == 2
@@ -74,6 +86,10 @@ def one_line_error(capsys, argv, expected: str) -> str:
         (["backtest", "--models", "prophet", "--no-plots"], "unknown model 'prophet'"),
         (["backtest", "--models", ",", "--no-plots"], "no models given"),
         (["backtest", "--dataset", "nope", "--no-plots"], "known:"),
+        (["backtest", "--models", "snaive,ets,SNaive", "--no-plots"], "lists snaive more than"),
+        (["backtest", "--horizon", "99999999999999999999"], "--horizon: must be at most"),
+        (["backtest", "--epochs", "99999999999999999999"], "--epochs: must be at most"),
+        (["backtest", "--seed", "99999999999999999999"], "--seed: must be at most"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_work(capsys, argv, expected):
