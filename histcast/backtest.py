@@ -19,10 +19,18 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .estimator import clone
+from .estimator import check_alias, clone
 from .exog_frames import aligned
 from .features import season_length as default_season_length
-from .frames import INTERVALS, LEVELS, forecast_frame, quantile_name
+from .frames import (
+    INTERVALS,
+    LEVELS,
+    forecast_frame,
+    interval_names,
+    is_numeric,
+    model_aliases,
+    quantile_name,
+)
 from .panel import Columns, from_frame
 
 METRICS = ("CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95")
@@ -44,11 +52,12 @@ def cross_validation(
     are never refitted or changed; `return_models=True` returns `(frame, fitted clones)`, the
     clones as fitted for the last window (e.g. for their training history). Covariate
     columns that the models list are read from `df`; `static_df` holds static covariates.
+    The frame's `attrs["models"]` lists the model aliases, for `evaluate`.
     """
     cols = cols or Columns()
     h, n_windows = _positive_int("h", h), _positive_int("n_windows", n_windows)
     step_size = h if step_size is None else _positive_int("step_size", step_size)
-    models = _check_models(models, h)
+    models = _check_models(models, h, cols)
     panel = from_frame(df, cols)  # validation; also gives lengths and the frequency
     frame = panel.to_frame(cols)
     exog = _covariate_columns(models, static_df)
@@ -82,6 +91,7 @@ def cross_validation(
     res = pd.concat(out, ignore_index=True)
     first = [cols.id, cols.time, "cutoff", cols.target]
     res = res[first + [c for c in res.columns if c not in first]]
+    res.attrs["models"] = [m.alias_ for m in models]
     return (res, fitted) if return_models else res
 
 
@@ -127,15 +137,22 @@ def _positive_int(name: str, value) -> int:
     return int(value)
 
 
-def _check_models(models, h: int) -> list:
-    """A non-empty list of models with distinct aliases, each forecasting at least h steps."""
+def _check_models(models, h: int, cols: Columns) -> list:
+    """A non-empty list of models with distinct, valid aliases (`check_alias`; none may be a
+    column of `df`'s either), each forecasting at least h steps."""
     models = [models] if hasattr(models, "fit") else list(models)
     if not models:
         raise ValueError("no models to backtest")
+    for model in models:
+        check_alias(
+            f"the alias of {type(model).__name__}",
+            model.alias_,
+            taken=(cols.id, cols.time, cols.target),
+        )
     aliases = [m.alias_ for m in models]
     repeated = sorted({a for a in aliases if aliases.count(a) > 1})
     if repeated:
-        raise ValueError(f"models share the alias(es) {repeated}; give each an alias=")
+        raise ValueError(f"models share the alias(es) {repeated}; give each a distinct alias=")
     for model in models:
         horizon = getattr(model, "horizon", None)
         if isinstance(horizon, int | np.integer) and horizon < h:
@@ -172,13 +189,9 @@ def _window_forecast(model, history, future, cols, after):
     return fc
 
 
-def model_aliases(cv: pd.DataFrame, cols: Columns | None = None) -> list[str]:
-    cols = cols or Columns()
-    fixed = {cols.id, cols.time, "cutoff", cols.target}
-    return [c for c in cv.columns if c not in fixed and "-" not in c]
-
-
-def evaluate(cv, train_df, season_length=None, per_series=False, cols=None) -> pd.DataFrame:
+def evaluate(
+    cv, train_df, season_length=None, per_series=False, cols=None, models=None
+) -> pd.DataFrame:
     """Scores of every model in a `cross_validation` frame: a tidy (model x metric) table.
 
     CRPS is exact where the frame has `<alias>-crps`, else 2 x mean pinball over the quantile
@@ -191,9 +204,15 @@ def evaluate(cv, train_df, season_length=None, per_series=False, cols=None) -> p
 
     A model with only a point forecast column (`<alias>`, no quantiles or intervals) gets MASE
     and sMAPE of that point forecast and NaN for the distributional scores.
+
+    `models` lists the aliases to score (Nixtla's argument). By default they are the models
+    `cross_validation` recorded in `cv.attrs["models"]` (plus any other with an
+    `<alias>-median` column); a frame without that record has its models inferred: every numeric
+    column that is not the id, time, cutoff, target or a column derived from another
+    (`<alias>-median`, `-lo-80`, `-q-10`, `-crps`, ...).
     """
     cols = cols or Columns()
-    aliases = _check_cv(cv, cols)
+    aliases = _check_cv(cv, cols, models)
     train = from_frame(train_df, cols)
     absent = pd.Index(pd.unique(cv[cols.id])).difference(pd.Index(train.ids))
     if len(absent):
@@ -231,7 +250,7 @@ def evaluate(cv, train_df, season_length=None, per_series=False, cols=None) -> p
     return pd.DataFrame(rows).set_index(index)
 
 
-def _check_cv(cv, cols) -> list[str]:
+def _check_cv(cv, cols, models) -> list[str]:
     """The model aliases of a cross_validation frame; ValueError naming what is missing."""
     if not isinstance(cv, pd.DataFrame):
         raise TypeError(f"expected the DataFrame of cross_validation, got {type(cv).__name__}")
@@ -240,10 +259,17 @@ def _check_cv(cv, cols) -> list[str]:
         raise ValueError(f"the cross_validation frame lacks column(s) {missing}")
     if len(cv) == 0:
         raise ValueError("the cross_validation frame has no rows")
-    aliases = model_aliases(cv, cols)
+    if cv.columns.has_duplicates:
+        repeated = list(pd.unique(cv.columns[cv.columns.duplicated()]))
+        raise ValueError(f"the cross_validation frame repeats column(s) {repeated}")
+    aliases = model_aliases(cv, cols, models)
     if not aliases:
-        raise ValueError(f"no model columns in the cross_validation frame: {list(cv.columns)}")
+        raise ValueError(
+            f"no model columns in the cross_validation frame: {list(cv.columns)}; "
+            "pass models=[...] to name them"
+        )
     for alias in aliases:
+        _check_model_column(cv, alias, cols)
         need = _distribution_columns(alias)
         absent = [c for c in need if c not in cv.columns]
         if absent and len(absent) < len(need):
@@ -255,22 +281,47 @@ def _check_cv(cv, cols) -> list[str]:
     return aliases
 
 
+def _check_model_column(cv, alias, cols) -> None:
+    """A model's point column must be in the frame, numeric, and not a fixed column."""
+    if alias in (cols.id, cols.time, "cutoff", cols.target):
+        raise ValueError(f"{alias!r} is a fixed column of the cross_validation frame, no model")
+    if alias not in cv.columns:
+        raise ValueError(
+            f"model {alias!r} has no column in the cross_validation frame; its columns are "
+            f"{list(cv.columns)}. Pass models=[...] to choose the models to score"
+        )
+    if not is_numeric(cv[alias]):
+        raise ValueError(f"model column {alias!r} must be numeric; it has dtype {cv[alias].dtype}")
+
+
 def _distribution_columns(alias: str) -> list[str]:
-    bounds = [f"{alias}-{b}-{lv}" for lv in INTERVALS for b in ("lo", "hi")]
+    bounds = [name for lv in INTERVALS for name in interval_names(alias, lv)]
     return [f"{alias}-median", *[quantile_name(alias, a) for a in LEVELS], *bounds]
+
+
+def _floats(cv, column) -> np.ndarray:
+    """A column as float64; ValueError naming it when it holds something else."""
+    try:
+        return cv[column].to_numpy(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"column {column!r} of the cross_validation frame must be numeric"
+        ) from None
 
 
 def _model_arrays(cv, alias, cols) -> dict:
     """float64 row arrays of one model: y, median (the point forecast for point-only models),
     and, when it has them, quantiles `(N, Q)`, CRPS, interval bounds."""
-    col = lambda c: cv[c].to_numpy(np.float64)  # noqa: E731
+    col = lambda c: _floats(cv, c)  # noqa: E731
     y = col(cols.target)
     if f"{alias}-median" not in cv.columns:
         return {"y": y, "median": col(alias)}
     q = np.stack([col(quantile_name(alias, a)) for a in LEVELS], -1)
     crps_col = f"{alias}-crps"
     crps = col(crps_col) if crps_col in cv else metrics.crps_from_quantiles(y, q, LEVELS)
-    bounds = {f"{b}{lv}": col(f"{alias}-{b}-{lv}") for lv in INTERVALS for b in ("lo", "hi")}
+    bounds = {}
+    for lv in INTERVALS:
+        bounds[f"lo{lv}"], bounds[f"hi{lv}"] = map(col, interval_names(alias, lv))
     return {"y": y, "median": col(f"{alias}-median"), "q": q, "crps": crps, **bounds}
 
 

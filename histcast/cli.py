@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from .backtest import cross_validation, evaluate, model_aliases
+from .backtest import cross_validation, evaluate
 from .baselines import MODELS as BASELINES
 from .ensemble import HistEnsemble
 from .forecaster import HistForecaster
-from .frames import LEVELS
+from .frames import LEVELS, model_aliases, quantile_name
 from .panel import from_frame
 
 NEURAL = {"histgru": "gru", "histtcn": "tcn", "histens": "tcn"}  # histens: 5 TCNs mixed
@@ -248,7 +248,7 @@ def write_plots(out, df, cv, models, table) -> None:
 
 def _pit_from_quantiles(cv, alias) -> np.ndarray:
     """PIT on the 0.1..0.9 grid: the share of levels whose quantile lies below y, jittered."""
-    q = np.stack([cv[f"{alias}-q-{100 * a:g}"] for a in LEVELS], -1)
+    q = np.stack([cv[quantile_name(alias, a)] for a in LEVELS], -1)
     below = (q < cv["y"].to_numpy()[:, None]).sum(-1)
     rng = np.random.default_rng(0)
     return (below + rng.uniform(size=len(below))) / (len(LEVELS) + 1)

@@ -13,6 +13,8 @@ import inspect
 
 import numpy as np
 
+from .frames import RESERVED, derived_suffix
+
 
 class NotFittedError(RuntimeError):
     """Raised when a model is used before `fit`."""
@@ -48,9 +50,12 @@ class Estimator:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(df)")
 
     def _reset(self) -> None:
-        """Drop every fitted attribute (a failed `fit` must not look fitted)."""
+        """Start of every `fit`: drop every fitted attribute (a failed `fit` must not look
+        fitted), then check the `alias` that names the model's forecast columns."""
         for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
             delattr(self, name)
+        if "alias" in self._param_names():
+            check_alias("alias", self.alias, optional=True)
 
     def __repr__(self) -> str:
         sig = inspect.signature(type(self).__init__)
@@ -99,3 +104,27 @@ def check_choice(name: str, value, choices) -> None:
     """Raise unless `value` is one of `choices`, listing them."""
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
+
+
+def check_alias(name: str, value, optional: bool = False, taken=()) -> None:
+    """Raise unless `value` can name a model's forecast columns (or is None when `optional`):
+    a non-empty string that is neither a column the frames already hold (`frames.RESERVED`,
+    `taken`) nor a name ending like a column derived from a model's (`-median`, `-lo-80`,
+    `-q-10`, `-crps`), which `evaluate` would read as another model's."""
+    if optional and value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {value!r}")
+    if not value.strip():
+        raise ValueError(f"{name} must be a non-empty string (not only spaces); got {value!r}")
+    used = list(dict.fromkeys([*RESERVED, *taken]))
+    if value in used:
+        raise ValueError(
+            f"{name} must not be one of the frame columns {used}; got {value!r}, choose another"
+        )
+    suffix = derived_suffix(value)
+    if suffix:
+        raise ValueError(
+            f"{name} must not end like the columns derived from a model's (-median, -crps, "
+            f"-lo-80, -hi-80, -q-10); got {value!r}, which ends in {suffix!r}"
+        )

@@ -7,7 +7,7 @@ from histcast.backtest import LEVELS, _scales, cross_validation, evaluate
 from histcast.baselines import SeasonalNaive
 from histcast.estimator import NotFittedError
 from histcast.forecaster import HistForecaster
-from histcast.panel import from_frame
+from histcast.panel import Columns, from_frame
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_evaluate_point_only_model_gets_point_scores(panel, cv_snaive):
     """A point forecast (e.g. from another library) is scored on MASE and sMAPE; the
     distributional scores are NaN rather than an error."""
     cv = cv_snaive.assign(Point=cv_snaive["SeasonalNaive-median"] + 0.5)
-    table = evaluate(cv, panel, season_length=1)
+    table = evaluate(cv, panel, season_length=1, models=["SeasonalNaive", "Point"])
     cv = cv.sort_values(["unique_id", "cutoff", "ds"])
     y, point = (cv[c].to_numpy().reshape(4, 3) for c in ("y", "Point"))
     hist = panel.groupby("unique_id")["y"]
@@ -238,3 +238,80 @@ def test_cross_validation_leaves_the_callers_models_unchanged(panel):
         with pytest.raises(NotFittedError):
             model.forecast()
     assert [m.get_params() for m in fitted + unfitted] == params
+
+
+# -- model columns: aliases with '-', extra columns, models=, alias checks ----------------------
+
+
+def _two_dashed(panel):
+    models = [SeasonalNaive(horizon=3, season_length=1, alias="s-naive"),
+              SeasonalNaive(horizon=3, season_length=2, alias="hist-tcn")]  # fmt: skip
+    return cross_validation(models, panel, h=3)
+
+
+def test_evaluate_scores_aliases_with_dashes(panel):
+    cv = _two_dashed(panel)
+    assert cv.attrs["models"] == ["s-naive", "hist-tcn"]
+    assert evaluate(cv, panel).index.tolist() == ["s-naive", "hist-tcn"]
+    cv.attrs = {}  # a frame from elsewhere: the models are inferred from the columns
+    assert evaluate(cv, panel).index.tolist() == ["s-naive", "hist-tcn"]
+    lone = cv.drop(columns=[c for c in cv if c.startswith("s-naive")])
+    assert evaluate(lone, panel).index.tolist() == ["hist-tcn"]
+
+
+def test_evaluate_ignores_extra_columns(panel, cv_snaive):
+    cv = cv_snaive.assign(note=1.0, text="x")
+    assert evaluate(cv, panel).index.tolist() == ["SeasonalNaive"]
+    cv.attrs = {}  # inferred: numeric columns are models, text columns are not
+    assert evaluate(cv.drop(columns="note"), panel).index.tolist() == ["SeasonalNaive"]
+
+
+def test_evaluate_models_argument(panel):
+    cv = _two_dashed(panel).assign(note=1.0)
+    assert evaluate(cv, panel, models=["hist-tcn"]).index.tolist() == ["hist-tcn"]
+    assert evaluate(cv, panel, models=["note"]).loc["note", "MASE"] > 0  # a point column
+    with pytest.raises(ValueError, match="model 'nope' has no column"):
+        evaluate(cv, panel, models=["nope"])
+    with pytest.raises(ValueError, match="'y' is a fixed column"):
+        evaluate(cv, panel, models=["y"])
+    with pytest.raises(ValueError, match="must be numeric"):
+        evaluate(cv.assign(note="x"), panel, models=["note"])
+    with pytest.raises(TypeError, match="models must be a list of model aliases"):
+        evaluate(cv, panel, models="hist-tcn")
+    with pytest.raises(ValueError, match="names a model twice"):
+        evaluate(cv, panel, models=["hist-tcn", "hist-tcn"])
+
+
+def test_evaluate_names_a_recorded_model_whose_column_is_gone(panel):
+    cv = _two_dashed(panel)
+    with pytest.raises(ValueError, match="model 's-naive' has no column.*models="):
+        evaluate(cv.drop(columns="s-naive"), panel)
+
+
+@pytest.mark.parametrize(
+    ("alias", "error"),
+    [("unique_id", ValueError), ("ds", ValueError), ("y", ValueError), ("cutoff", ValueError),
+     ("index", ValueError), ("", ValueError), (" ", ValueError), ("m-median", ValueError),
+     ("m-lo-80", ValueError), ("m-hi-99.5", ValueError), ("m-q-10", ValueError),
+     ("m-crps", ValueError), (5, TypeError)],
+)  # fmt: skip
+def test_bad_aliases_are_refused(panel, alias, error):
+    with pytest.raises(error, match="alias"):
+        cross_validation(SeasonalNaive(horizon=2, alias=alias), panel, h=2)
+    with pytest.raises(error, match="alias"):
+        SeasonalNaive(horizon=2, alias=alias).fit(panel)
+    with pytest.raises(error, match="alias"):
+        _tiny().set_params(alias=alias).fit(panel)  # refused before any training
+
+
+def test_aliases_may_not_take_the_callers_column_names(panel):
+    df = panel.rename(columns={"unique_id": "series", "y": "target"})
+    cols = Columns("series", "ds", "target")
+    with pytest.raises(ValueError, match="got 'target'"):
+        cross_validation(SeasonalNaive(horizon=2, alias="target"), df, h=2, cols=cols)
+    model = SeasonalNaive(horizon=2, alias="series").fit(df, id_col="series", target_col="target")
+    with pytest.raises(ValueError, match="alias 'series'"):
+        model.forecast()
+    with pytest.raises(ValueError, match=r"share the alias\(es\) \['m-1'\]"):
+        cross_validation([SeasonalNaive(horizon=2, alias="m-1"),
+                          SeasonalNaive(horizon=2, alias="m-1")], panel, h=2)  # fmt: skip

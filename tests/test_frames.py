@@ -42,7 +42,7 @@ def test_names_levels_and_frame_by_hand():
 @pytest.mark.parametrize(
     ("quantiles", "level", "match"),
     [([0.5, 1.2], None, r"\(0, 1\)"), ([0.0], None, r"\(0, 1\)"), (None, [100], r"\(0, 100\)"),
-     ([0.1, 0.1000000001], None, "too close"), ([0.2, 0.2], None, "repeat"),
+     ([0.1, 0.1000000000001], None, "too close"), ([0.2, 0.2], None, "repeat"),
      (None, [80, 80.0], "repeat")],
 )  # fmt: skip
 def test_bad_levels_are_refused(quantiles, level, match):
@@ -58,3 +58,55 @@ def test_frames_and_baselines_do_not_load_torch_or_the_training_loop():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- column names of levels: exact enough to be distinct and correct -------------------------
+
+
+def _columns(quantiles, level):
+    index = forecast_index(np.array(["a"]), np.array([[1]]))
+    q, level = check_forecast_args(quantiles, level)
+    n = 1 + len(q) + 2 * len(level)
+    return list(quantile_frame(index, "M", np.zeros(1), np.zeros((1, n)), q, level).columns[4:])
+
+
+def test_level_names_keep_enough_digits():
+    assert _columns(None, [95, 95.0000001]) == ["M-lo-95", "M-hi-95", "M-lo-95.0000001",
+                                                "M-hi-95.0000001"]  # fmt: skip
+    assert _columns(None, [99.99999]) == ["M-lo-99.99999", "M-hi-99.99999"]
+    assert _columns([0.9999999, 0.07, 0.025], None) == ["M-q-99.99999", "M-q-7", "M-q-2.5"]
+    assert _columns(np.linspace(0.1, 0.9, 9), None) == [f"M-q-{10 * k}" for k in range(1, 10)]
+
+
+@pytest.mark.parametrize(
+    ("quantiles", "level", "match"),
+    [([0.99999999999], None, "q-100"), ([0.3, 0.1 + 0.2], None, "too close"),
+     (None, [99.99999999999], "lo-100"), (None, [95, 95.00000000001], "too close")],
+)  # fmt: skip
+def test_levels_naming_alike_or_as_a_bound_are_refused(quantiles, level, match):
+    with pytest.raises(ValueError, match=match):
+        check_forecast_args(quantiles, level)
+
+
+@pytest.mark.parametrize(
+    "bad", [{0.1, 0.9}, [[0.1, 0.9]], ["a"], [None], [0.1j], 0.1j, [True], "0.5",
+            np.array([[0.1, 0.9]]), np.array([0.1j])],
+)  # fmt: skip
+def test_levels_must_be_real_numbers_in_one_dimension(bad):
+    with pytest.raises(TypeError, match="quantiles must be None, a number or a 1-D list"):
+        check_forecast_args(bad, None)
+    with pytest.raises(TypeError, match="level must be None, a number or a 1-D list"):
+        check_forecast_args(None, bad)
+
+
+def test_levels_accept_scalars_and_1d_arrays():
+    for quantiles in (0.5, np.float64(0.5), np.array(0.5), [0.5], (0.5,), np.array([0.5]),
+                      pd.Series([0.5]), [np.float32(0.5)], [1 / 2]):  # fmt: skip
+        assert check_forecast_args(quantiles, 80) == ([0.5], [80.0])
+    assert check_forecast_args([], None) == ([], [])
+
+
+def test_quantile_frame_refuses_an_alias_naming_an_index_column():
+    index = forecast_index(np.array(["a"]), np.array([[1]]), id_col="series")
+    with pytest.raises(ValueError, match="alias 'series' is the name of the forecast frame"):
+        quantile_frame(index, "series", np.zeros(1), np.zeros((1, 1)), [], [])
