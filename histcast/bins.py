@@ -34,7 +34,7 @@ BIN_RANGES = ("series", "window")
 TRIM = 0.01  # share of a history's points on each side the robust range may leave out
 MIN_TRIM_POINTS = 10  # fewer observed points: the range is [min, max]
 REL_FLOOR = 0.1
-TINY = 1e-300  # the span of a series of zeros
+TINY = 1e-300  # the span of a series of zeros (non-zero |y| >= panel.MIN_ABS = 1e-290)
 MARGINS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0)  # candidates of margin="auto", narrowest first
 MAX_OUTSIDE = 0.02  # most share of training targets that may fall outside the support
 INPUT_CLIP = (-1.0, 2.0)  # unit-space values the network reads and the loss sees

@@ -5,9 +5,10 @@
 - `static_frame`: `static_df`'s row for every series, in the panel's order.
 
 Each refuses, with a ValueError/TypeError naming the columns and series: a listed column that
-is missing; a frame that is not a DataFrame; duplicate rows (futr_df: an (id, ds) pair twice;
-static_df: a series twice); a series or future timestamp without its row; at forecast time
-(`strict`), columns that the model was not fitted with. Frames are read, never modified.
+is missing; a frame that is not a DataFrame; a column name twice; duplicate rows (futr_df: an
+(id, ds) pair twice; static_df: a series twice); a series or future timestamp without its row;
+at forecast time (`strict`), columns that the model was not fitted with. futr_df's timestamps
+are read as df's are (`timestamps.parse_timestamps`). Frames are read, never modified.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import numpy as np
 import pandas as pd
 
 from .frequency import show
-from .panel import Columns, from_frame
+from .panel import Columns, from_frame, refuse_duplicate_columns
+from .timestamps import parse_timestamps
 
 
 def _check_frame(frame, where: str, need: list[str], listed: list[str], what: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{where} must be a pandas DataFrame, got {type(frame).__name__}")
+    refuse_duplicate_columns(frame, where)
     absent = [c for c in need if c not in frame.columns]
     if absent:
         raise ValueError(f"{where} lacks column(s) {absent}; it has {list(frame.columns)}")
@@ -47,22 +50,21 @@ def aligned(df: pd.DataFrame, cols: Columns, names: list[str], freq) -> pd.DataF
     return df[names].iloc[order].reset_index(drop=True)
 
 
-def _parse_time(col: pd.Series, like: np.ndarray, where: str, name: str) -> np.ndarray:
-    """A frame's time column in the panel's kind (`like`: datetime64[ns] or int64)."""
+def _parse_time(frame: pd.DataFrame, like: np.ndarray, where: str, cols: Columns) -> np.ndarray:
+    """A frame's time column, read as df's is (`timestamps.parse_timestamps`), in the panel's kind
+    (`like`: datetime64[ns] or int64)."""
+    ids = frame[cols.id].to_numpy()
     try:
-        if like.dtype.kind == "M":
-            t = pd.to_datetime(col)
-            if isinstance(t.dtype, pd.DatetimeTZDtype):
-                raise TypeError(f"it is timezone-aware ({t.dtype.tz}); df's timestamps are naive")
-            return t.to_numpy().astype("datetime64[ns]")
-        t = col.to_numpy()
-        if t.dtype.kind == "f" and not np.array_equal(t, np.round(t)):
-            raise TypeError("it holds non-integral steps")
-        return t.astype(np.int64)
+        t = parse_timestamps(frame[cols.time], cols.time, ids)
     except (ValueError, TypeError) as err:
+        raise type(err)(f"{where}: {err}") from err
+    if t.dtype.kind != like.dtype.kind:
+        kind = {"M": "dates", "i": "integer steps"}
         raise TypeError(
-            f"{where} column {name!r} does not hold df's kind of timestamps: {err}"
-        ) from err
+            f"{where} column {cols.time!r} holds {kind[t.dtype.kind]}, but df's timestamps are "
+            f"{kind[like.dtype.kind]}; give {where} timestamps of df's kind"
+        )
+    return t
 
 
 def future_frame(futr_df, names, ids, fut_ds: np.ndarray, cols: Columns) -> pd.DataFrame:
@@ -75,7 +77,7 @@ def future_frame(futr_df, names, ids, fut_ds: np.ndarray, cols: Columns) -> pd.D
             f"futr_df holds column(s) {extra} the model was not fitted with (its futr_exog_list "
             f"is {names}); pass futr_df[[{cols.id!r}, {cols.time!r}, *futr_exog_list]]"
         )
-    t = _parse_time(futr_df[cols.time], fut_ds, "futr_df", cols.time)
+    t = _parse_time(futr_df, fut_ds, "futr_df", cols)
     right = pd.DataFrame({"_id": futr_df[cols.id].to_numpy(), "_t": t, "_row": range(len(t))})
     dup = right.duplicated(["_id", "_t"]).to_numpy()
     if dup.any():

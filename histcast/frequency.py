@@ -3,9 +3,14 @@ JSON form for saved models.
 
 A frequency is a pandas offset for datetimes (any alias or offset: "h", "15min", "B", "W-SUN",
 "MS", "QS-DEC", `pd.DateOffset(months=1)`, ...) or an int step for integer timestamps. When not
-given it is inferred: `pd.infer_freq` on the longest series, else k calendar months (same day
-of month and time of day, every step k months: `pd.DateOffset(months=k)`, years as 12k), else
-one fixed step shared by every step of the panel.
+given it is inferred: `pd.infer_freq` on the longest series (3 points or more), else a calendar
+offset that steps its first timestamp onto its second (month or quarter ends, weeks, ...: what
+two points can say), else k calendar months (`pd.DateOffset(months=k)`, years as 12k), else
+one fixed step shared by every step of the panel. Each guess is checked on every series.
+
+Timestamps are `first + k * freq` for k = 0, 1, ...: for a `pd.DateOffset(months=1)` on the
+30th that is Jan 30, Feb 29, Mar 30 (day-of-month clipping does not carry over), and the
+future goes on the same way.
 """
 
 from __future__ import annotations
@@ -23,18 +28,68 @@ def show(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def future_timestamps(last, freq, h: int) -> np.ndarray:
-    """`(S, h)` timestamps following each `last` timestamp by 1..h steps of `freq`."""
+def future_timestamps(last, freq, h: int, first=None, lengths=None) -> np.ndarray:
+    """`(S, h)` timestamps following each `last` timestamp by 1..h steps of `freq`.
+
+    Given each series' `first` timestamp and `lengths`, a `pd.DateOffset(months=...)` step j
+    is `first + (lengths - 1 + j) * freq`, anchored at the start (as `check_regular` checks
+    it): Jan 30, Feb 29, Mar 30 goes on to Apr 30, not Mar 29 + 1 month. Other offsets step
+    from `last` (the same dates for anchored offsets). Raises ValueError for timestamps past
+    int64 or `pd.Timestamp.max`.
+    """
     if is_int_step(freq):
         last = np.asarray(last, dtype=np.int64)
         if len(last) and h > 0 and int(last.max()) + int(freq) * h > np.iinfo(np.int64).max:
-            raise OverflowError(f"integer timestamps {h} steps of {freq} after {last.max()}")
+            raise ValueError(
+                f"the forecast would run past the largest int64 timestamp ({h} steps of {freq} "
+                f"after {last.max()}); shorten the horizon"
+            )
         return last[:, None] + int(freq) * np.arange(1, h + 1)
-    last = pd.DatetimeIndex(last)
+    last = np.asarray(last, dtype="datetime64[ns]")
+    if len(last) == 0 or h <= 0:
+        return np.empty((len(last), max(h, 0)), "datetime64[ns]")
+    if first is not None and type(freq) is pd.DateOffset:
+        start, skip = np.asarray(first, dtype="datetime64[ns]"), np.asarray(lengths) - 1
+    else:
+        start, skip = last, np.zeros(len(last), np.int64)
+    too_many = h > np.iinfo(np.int64).max - int(skip.max())  # even 1 ns steps would run past
+    if too_many or np.isnat(add_steps(start, skip + h, freq)).any():  # the furthest step first
+        raise ValueError(
+            f"the forecast would run past pd.Timestamp.max ({pd.Timestamp.max:%Y-%m-%d}), the "
+            f"last date pandas can hold: {h} steps of {_name(freq)} after "
+            f"{pd.Timestamp(last.max())}; shorten the horizon"
+        )
+    k = (skip[:, None] + np.arange(1, h + 1)).reshape(-1)
+    return add_steps(np.repeat(start, h), k, freq).reshape(len(last), h)
+
+
+def add_steps(start: np.ndarray, k: np.ndarray, offset) -> np.ndarray:
+    """`start + k * offset` elementwise, datetime64[ns] `(n,)`; NaT where past pandas' range.
+
+    One pandas call per distinct k (a fixed-length offset: one numpy sum), so `k * offset` is
+    applied in one go, as pandas does: `Jan 30 + 2 * DateOffset(months=1)` is Mar 30."""
+    if isinstance(offset, pd.offsets.Tick | pd.offsets.Day):  # fixed length on naive times
+        t, top = start.astype(np.int64), np.iinfo(np.int64).max
+        room = (np.uint64(top) - t.view(np.uint64)) // np.uint64(offset.nanos)  # top - t >= 0
+        past = k > np.minimum(room, top).astype(np.int64)  # exact: no int64 wrap
+        t = t + np.where(past, 0, k) * offset.nanos
+        return np.where(past, np.datetime64("NaT", "ns"), t.view("datetime64[ns]"))
+    out = np.empty(len(k), "datetime64[ns]")
+    order = np.argsort(k, kind="stable")
+    values, cuts = np.unique(k[order], return_index=True)
+    for step, rows in zip(values, np.split(order, cuts[1:]), strict=True):
+        out[rows] = _shift(start[rows], int(step), offset)
+    return out
+
+
+def _shift(start: np.ndarray, k: int, offset) -> np.ndarray:
+    """`start + k * offset` as datetime64[ns], all NaT when any is past pandas' range."""
     with warnings.catch_warnings():  # offsets pandas cannot vectorise still give exact dates
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        cols = [(last + k * freq).to_numpy(dtype="datetime64[ns]") for k in range(1, h + 1)]
-    return np.stack(cols, axis=1) if cols else np.empty((len(last), 0), "datetime64[ns]")
+        try:
+            return (pd.DatetimeIndex(start) + k * offset).as_unit("ns").to_numpy()
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):
+            return np.full(len(start), np.datetime64("NaT", "ns"))
 
 
 def is_int_step(freq) -> bool:
@@ -87,7 +142,8 @@ def check_regular(ids, ds: np.ndarray, indptr: np.ndarray, freq):
 
 
 def _candidates(ds: np.ndarray, indptr: np.ndarray) -> list:
-    """Frequencies to try, best first: pandas' inference, k calendar months, one fixed step."""
+    """Frequencies to try, best first: pandas' inference, calendar offsets that step the
+    longest series' first timestamp onto its second, k calendar months, one fixed step."""
     t = ds.astype(np.int64)
     steps, within = _steps_within(t, indptr)
     if not within.any():
@@ -101,28 +157,64 @@ def _candidates(ds: np.ndarray, indptr: np.ndarray) -> list:
             inferred = pd.infer_freq(chunk)
         if inferred is not None:
             out.append(_to_offset(inferred))
-    months = ds.astype("datetime64[M]")
-    in_month = np.diff(t - months.astype("datetime64[ns]").astype(np.int64))[within]
-    month_steps = np.diff(months.astype(np.int64))[within]
-    if (in_month == 0).all() and (month_steps > 0).all():  # same day and time, whole months
-        out.append(pd.DateOffset(months=int(month_steps.min())))
+    out += _calendar(chunk[0], chunk[1])
+    smallest = np.flatnonzero(within)[np.argmin(steps[within])]
+    months = np.diff(ds[smallest : smallest + 2].astype("datetime64[M]").astype(np.int64))[0]
+    if months > 0:  # checked from each series' start, so Jan 30, Feb 29, Mar 30 is monthly
+        out.append(pd.DateOffset(months=int(months)))
     step = int(steps[within].min())
     day = pd.offsets.Day().nanos
     out.append(pd.offsets.Day(step // day) if step % day == 0 else _to_offset(pd.Timedelta(step)))
     return out
 
 
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_CALENDAR = [  # (alias as pd.infer_freq names it, mean length in days), longest first
+    *((f"{a}-{m}", 365.2425) for a in ("YE", "YS", "BYE", "BYS") for m in _MONTHS),
+    *((f"{a}-{m}", 91.31) for a in ("QE", "BQE") for m in ("DEC", "OCT", "NOV")),
+    *((f"{a}-{m}", 91.31) for a in ("QS", "BQS") for m in ("JAN", "FEB", "MAR")),
+    *((a, 30.44) for a in ("ME", "MS", "BME", "BMS")),
+    *((a, 15.22) for a in ("SME", "SMS")),
+    *((f"W-{d}", 7.0) for d in ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")),
+]
+
+
+def _calendar(t0: pd.Timestamp, t1: pd.Timestamp) -> list:
+    """Offsets `n * base` of the `_CALENDAR` bases with `t0` on `base` and `t0 + n * base ==
+    t1`: what two points say of a month-end, quarter or weekly series (a fixed step drifts)."""
+    out = []
+    days = (t1 - t0) / pd.Timedelta(days=1)
+    for alias, mean_days in _CALENDAR:
+        base = _to_offset(alias)
+        if not base.is_on_offset(t0):
+            continue
+        guess = round(days / mean_days)
+        for n in (guess - 1, guess, guess + 1):
+            # an even number of semi-months is whole months: the month candidates say it better
+            semi_month_pairs = alias.startswith("SM") and n % 2 == 0
+            if n >= 1 and not semi_month_pairs and t0 + n * base == t1:
+                out.append(n * base)
+    return out
+
+
 def _off_grid(ds: np.ndarray, indptr: np.ndarray, offset) -> np.ndarray:
-    """Series `(S,)` with a step that is not one `offset`, or starting off its anchor."""
+    """Series `(S,)` whose timestamps are not `first + k * offset` (k = 0, 1, ...), or whose
+    first timestamp is off the offset's anchor.
+
+    A `pd.DateOffset(months=...)` step clips the day of month (Jan 30 + 1 month = Feb 29), so
+    its k-th timestamp is taken from the first in one go; for every other offset, one step
+    from the previous timestamp gives the same dates, and is cheaper."""
     t = ds.astype(np.int64)
-    if isinstance(offset, pd.offsets.Tick | pd.offsets.Day):  # fixed length on naive times
-        steps, within = _steps_within(t, indptr)
-        return _bad_series(indptr, within & (steps != offset.nanos))
-    with warnings.catch_warnings():  # pandas loops for a few offsets (custom business days)
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        nxt = (pd.DatetimeIndex(ds[:-1]) + offset).as_unit("ns").asi8
     steps, within = _steps_within(t, indptr)
-    bad = _bad_series(indptr, within & (t[1:] != nxt))
+    if isinstance(offset, pd.offsets.Tick | pd.offsets.Day):  # fixed length on naive times
+        return _bad_series(indptr, within & (steps != offset.nanos))
+    lengths = np.diff(indptr)
+    if type(offset) is pd.DateOffset:
+        k = np.arange(len(ds)) - np.repeat(indptr[:-1], lengths)
+        expected = add_steps(np.repeat(ds[indptr[:-1]], lengths), k, offset)
+        bad = np.logical_or.reduceat(expected != ds, indptr[:-1])
+    else:
+        bad = _bad_series(indptr, within & (ds[1:] != _shift(ds[:-1], 1, offset)))
     first = pd.DatetimeIndex(ds[indptr[:-1]])
     on = {u: offset.is_on_offset(u) for u in first.unique()}
     return bad | ~np.array([on[u] for u in first], dtype=bool)

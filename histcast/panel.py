@@ -8,31 +8,37 @@ What `from_frame` accepts, and why the rest is refused rather than guessed:
 - ids: one kind of value (all strings, all numbers, ...). Missing ids are refused, and so are
   mixed kinds (`1` and `"1"`): converting them would silently merge or rename series.
 - ds: naive datetimes (or strings / dates that parse to them) in local time, or integer steps
-  (integral floats such as 1.0, 2.0 from a CSV round trip count as integers). Time zones and
-  UTC offsets are refused (converting to UTC moves every timestamp); non-integral floats and
+  (integral floats such as 1.0, 2.0 from a CSV round trip count as integers). Strings are read
+  with one format for the whole column (guessed from the first, as pandas does); a column that
+  reads both day first and month first, to different dates, is refused (which is meant is not
+  ours to guess), and so is one whose strings need several formats. Time zones and UTC
+  offsets are refused (converting to UTC moves every timestamp); non-integral floats and
   booleans are refused (they are not steps); missing timestamps are refused (not a gap).
+- columns: a name twice is refused (`df[name]` would be a frame, not a column).
 - y: real numbers (NaN = missing) with |y| <= `MAX_ABS` (float64 headroom for spans and
-  margins); strings, booleans, complex numbers and infinities are refused.
+  margins) and non-zero |y| >= `MIN_ABS` (spans of 1% of it stay normal floats); strings,
+  booleans, complex numbers and infinities are refused.
 - freq: any pandas offset or alias ("h", "15min", "D", "B", "W-SUN", "MS", "ME", "QS-DEC",
   `pd.DateOffset(months=1)`, ...), or an int step for integer ds. When not given it is
-  inferred: `pd.infer_freq` on the longest series, else k calendar months (same day of month
-  and time of day, every step k months: `pd.DateOffset(months=k)`, years as 12k), else one
-  fixed step shared by every step of the panel. `freq_to_json` / `freq_from_json` store it.
+  inferred (see `frequency`): `pd.infer_freq`, else a calendar offset (month ends, quarters,
+  weeks, ...), else k calendar months, else one fixed step. Timestamps must be `first + k *
+  freq`. `freq_to_json` / `freq_from_json` store it.
 """
 
 from __future__ import annotations
 
-import datetime
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .frequency import check_regular, future_timestamps, is_int_step, show
+from .timestamps import example as _example
+from .timestamps import kinds as _kinds
+from .timestamps import parse_timestamps
 
 MAX_ABS = 1e300  # largest |y| accepted: spans and margins of such values stay finite in float64
-_NS_FIRST_DAY, _NS_LAST_DAY = np.datetime64("1677-09-22"), np.datetime64("2262-04-11")
+MIN_ABS = 1e-290  # smallest non-zero |y|: spans of 1% of it stay normal floats (~1e-308)
 _to_offset = pd.tseries.frequencies.to_offset
 
 
@@ -76,8 +82,10 @@ class Panel:
         return self.values[self.indptr[s] : self.indptr[s + 1]]
 
     def future_ds(self, h: int) -> np.ndarray:
-        """Timestamps of the next h steps of every series, `(S, h)`."""
-        return future_timestamps(self.last_ds, self.freq, h)
+        """Timestamps of the next h steps of every series, `(S, h)`, counted from each series'
+        first timestamp (as the regularity check counts them); ValueError past 2262."""
+        first = self.ds[self.indptr[:-1]]
+        return future_timestamps(self.last_ds, self.freq, h, first, self.lengths)
 
     def to_frame(self, cols: Columns | None = None) -> pd.DataFrame:
         """The long frame of the panel (new arrays: editing it leaves the panel unchanged)."""
@@ -103,22 +111,24 @@ class Panel:
 def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs=2) -> Panel:
     """Validate a long DataFrame and pack it into a `Panel`; `df` is never modified.
 
-    Raises ValueError/TypeError naming the offending column or series for: missing columns,
-    missing or mixed-type ids, missing, time-zoned, non-integral or unparsable timestamps,
-    non-numeric, infinite or huge (|y| > `MAX_ABS`) targets, duplicate (id, ds) pairs,
-    irregular timestamps, series with fewer than `min_obs` observed values. The panel's arrays
-    are copies: editing them never edits `df`.
+    Raises ValueError/TypeError naming the offending column or series for: missing or
+    duplicate columns, missing or mixed-type ids, missing, time-zoned, non-integral, ambiguous
+    (day/month order) or unparsable timestamps, non-numeric, infinite, huge (|y| > `MAX_ABS`)
+    or tiny (0 < |y| < `MIN_ABS`) targets, duplicate (id, ds) pairs, irregular timestamps,
+    series with fewer than `min_obs` observed values. The panel's arrays are copies: editing
+    them never edits `df`.
     """
     cols = cols or Columns()
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    refuse_duplicate_columns(df, "df")
     missing = [c for c in (cols.id, cols.time, cols.target) if c not in df.columns]
     if missing:
         raise ValueError(f"missing column(s) {missing}; the frame has {list(df.columns)}")
     if len(df) == 0:
         raise ValueError("the frame has no rows")
     ids = _ids(df[cols.id], cols.id)
-    ds = _timestamps(df[cols.time], cols.time, ids)
+    ds = parse_timestamps(df[cols.time], cols.time, ids)
     y = _target(df[cols.target], cols.target, ids)
     try:  # integer codes in the ids' order: sorting never copies or compares the ids themselves
         codes, uniques = pd.factorize(ids, sort=True)
@@ -146,21 +156,14 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
 
 
 # -- columns ----------------------------------------------------------------------------------
-def _kinds(values) -> set[str]:
-    """Kinds of the (non-missing) Python values: number, bool, string, datetime or a type name."""
-    kinds = set()
-    for v in pd.unique(np.asarray(values, dtype=object)):
-        if isinstance(v, bool | np.bool_):
-            kinds.add("bool")
-        elif isinstance(v, numbers.Number):
-            kinds.add("complex" if isinstance(v, complex | np.complexfloating) else "number")
-        elif isinstance(v, str):
-            kinds.add("string")
-        elif isinstance(v, datetime.date | np.datetime64):
-            kinds.add("datetime")
-        else:
-            kinds.add(type(v).__name__)
-    return kinds
+def refuse_duplicate_columns(frame: pd.DataFrame, where: str) -> None:
+    """Raise naming the column names `frame` holds twice (`frame[name]` would be a frame)."""
+    twice = list(dict.fromkeys(frame.columns[frame.columns.duplicated()]))
+    if twice:
+        raise ValueError(
+            f"{where} has duplicate column names {[show(c) for c in twice]}; keep one column "
+            f"of each name, e.g. {where} = {where}.loc[:, ~{where}.columns.duplicated()]"
+        )
 
 
 def _ids(col: pd.Series, name: str) -> np.ndarray:
@@ -182,105 +185,6 @@ def _ids(col: pd.Series, name: str) -> np.ndarray:
                 f"make them one type, e.g. df[{name!r}] = df[{name!r}].astype(str)"
             )
     return ids
-
-
-def _example(ids: np.ndarray, bad: np.ndarray) -> str:
-    return f"e.g. in series {show(ids[np.flatnonzero(bad)[0]])!r}"
-
-
-def _timestamps(col: pd.Series, name: str, ids: np.ndarray) -> np.ndarray:
-    """naive datetime64[ns] or int64 steps; raise on missing, zoned or ambiguous timestamps."""
-    missing = col.isna().to_numpy()
-    if missing.any():
-        raise _missing_timestamps(name, missing, ids)
-    dtype = col.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        raise _zoned(name, f"it is timezone-aware ({dtype.tz})")
-    if isinstance(dtype, pd.PeriodDtype):
-        raise TypeError(f"column {name!r} holds periods; convert them with .dt.to_timestamp()")
-    if pd.api.types.is_bool_dtype(dtype):
-        raise TypeError(f"column {name!r} holds booleans, not timestamps or integer steps")
-    if pd.api.types.is_integer_dtype(dtype):
-        return _int_steps(col.to_numpy(), name)
-    if pd.api.types.is_float_dtype(dtype):
-        return _float_steps(col.to_numpy(np.float64), name, ids)
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return _as_ns(col.to_numpy(), name)
-    if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
-        raise TypeError(f"column {name!r} must hold timestamps or integers, got dtype {dtype}")
-    values = col.to_numpy()
-    kinds = _kinds(values)
-    if "bool" in kinds:
-        raise TypeError(f"column {name!r} holds booleans, not timestamps or integer steps")
-    if kinds == {"number"}:  # Python ints / floats in an object column
-        if all(isinstance(v, numbers.Integral) for v in values):
-            return _int_steps(values, name)
-        return _float_steps(values.astype(np.float64), name, ids)
-    if not kinds <= {"string", "datetime"}:  # e.g. 1 and "2024-01-01": 1 would read as 1 ns
-        raise TypeError(
-            f"column {name!r} must hold timestamps or integers, not a mix of "
-            f"{', '.join(sorted(kinds))}"
-        )
-    try:
-        parsed = pd.to_datetime(col, format="mixed")
-    except (ValueError, TypeError) as err:
-        if "timezone" in str(err) or "tz-" in str(err):  # mixed offsets or naive + zoned
-            raise _zoned(name, f"it mixes UTC offsets or time zones ({err})") from err
-        raise TypeError(f"column {name!r} must hold timestamps or integers ({err})") from err
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        raise _zoned(name, f"its timestamps carry a UTC offset or zone ({parsed.dtype.tz})")
-    out = _as_ns(parsed.to_numpy(), name)
-    bad = np.isnat(out)  # "NaT" or "" strings
-    if bad.any():
-        raise _missing_timestamps(name, bad, ids)
-    return out
-
-
-def _missing_timestamps(name: str, missing: np.ndarray, ids: np.ndarray) -> ValueError:
-    return ValueError(
-        f"column {name!r} has {int(missing.sum())} missing timestamps, {_example(ids, missing)}; "
-        "drop those rows (a missing value is a row with its timestamp and y = NaN)"
-    )
-
-
-def _zoned(name: str, why: str) -> TypeError:
-    return TypeError(
-        f"column {name!r} is not naive local time: {why}. histcast works on naive timestamps; "
-        f"convert with pd.to_datetime(df[{name!r}], utc=True).dt.tz_convert(tz)"
-        ".dt.tz_localize(None) for local time in zone tz (or drop tz_convert to keep UTC)"
-    )
-
-
-def _int_steps(t: np.ndarray, name: str) -> np.ndarray:
-    """Integer steps as int64, refusing values int64 cannot hold (numpy would wrap them)."""
-    big = np.iinfo(np.int64)
-    if len(t) and (int(np.max(t)) > big.max or int(np.min(t)) < big.min):
-        raise ValueError(f"column {name!r} holds integer timestamps beyond int64")
-    return np.asarray(t).astype(np.int64)
-
-
-def _float_steps(t: np.ndarray, name: str, ids: np.ndarray) -> np.ndarray:
-    """Integral floats (1.0, 2.0 after a CSV round trip) as int64 steps; anything else raises."""
-    bad = ~np.isfinite(t) | (np.abs(t) >= 2.0**53) | (t != np.round(t))
-    if bad.any():
-        raise TypeError(
-            f"column {name!r} holds float timestamps that are not integer steps "
-            f"({show(t[bad][0])!r}, {_example(ids, bad)}); use integer steps or datetimes"
-        )
-    return t.astype(np.int64)
-
-
-def _as_ns(t: np.ndarray, name: str) -> np.ndarray:
-    """datetime64 of any unit -> datetime64[ns], refusing dates that ns cannot hold (no wrap)."""
-    if t.dtype != np.dtype("datetime64[ns]"):
-        # bounds in days: comparing in ns would wrap the out-of-range values being looked for
-        ok = np.isnat(t) | ((t >= _NS_FIRST_DAY) & (t < _NS_LAST_DAY))
-        if not ok.all():
-            raise ValueError(
-                f"column {name!r} has timestamps outside {_NS_FIRST_DAY}..{_NS_LAST_DAY} "
-                f"(e.g. {t[~ok][0]}), which nanosecond timestamps cannot hold"
-            )
-    return t.astype("datetime64[ns]")
 
 
 def _target(col: pd.Series, name: str, ids: np.ndarray) -> np.ndarray:
@@ -312,6 +216,12 @@ def _target(col: pd.Series, name: str, ids: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"column {name!r} has {int(huge.sum())} values with |y| > {MAX_ABS:g} "
             f"({_example(ids, huge)}); rescale the series"
+        )
+    tiny = (y != 0) & (np.abs(y) < MIN_ABS)  # NaN: False
+    if tiny.any():
+        raise ValueError(
+            f"column {name!r} has {int(tiny.sum())} non-zero values with |y| < {MIN_ABS:g} "
+            f"({_example(ids, tiny)}): float64 loses their digits; rescale the series"
         )
     return y
 

@@ -189,12 +189,13 @@ def brute_outside_share(df, h, context, margin):
     outside = total = 0
     for _, g in df.groupby("unique_id"):
         y = g["y"].to_numpy()
+        series_span = y.max() - y.min()  # random walks: no point beyond the robust fences
         for c in range(len(y) - 1):
             if min(c + 1, context) < min(context, len(y)) / 2:
                 continue
             ctx, tgt = y[max(0, c - context + 1) : c + 1], y[c + 1 : c + 1 + h]
             centre, span = (ctx.max() + ctx.min()) / 2, ctx.max() - ctx.min()
-            span = max(span, abs(centre) * 0.1, 1e-3)
+            span = max(span, series_span * 0.1)
             half = span * (0.5 + margin)
             outside += np.sum((tgt < centre - half) | (tgt > centre + half))
             total += len(tgt)

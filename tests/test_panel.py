@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from histcast.exog_frames import aligned, future_frame, static_frame
 from histcast.frequency import freq_from_json, freq_to_json
-from histcast.panel import MAX_ABS, Columns, from_frame
+from histcast.panel import MAX_ABS, MIN_ABS, Columns, from_frame
 
 
 def frame(ids, lengths, freq="h", start="2024-01-01"):
@@ -161,6 +162,15 @@ def test_accepted_target_forms_keep_their_values():
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast")  # float32 values until float64
 def test_magnitude_limit_is_inclusive():
     from_frame(one([1, 2, 3], y=[1.0, -MAX_ABS, MAX_ABS]))
+    from_frame(one([1, 2, 3], y=[0.0, -MIN_ABS, MIN_ABS]))
+
+
+@pytest.mark.parametrize("tiny", [1e-303, -1e-310, 5e-324])
+def test_values_too_close_to_zero_are_refused(tiny):
+    """Their 1% spans would be subnormal floats that have lost their digits (a probe found the
+    mean of y * 1e-306 off by 30x)."""
+    with pytest.raises(ValueError, match=r"non-zero values with \|y\| < 1e-290.*rescale"):
+        from_frame(one([1, 2, 3], y=[1.0, tiny, 0.0]))
 
 
 def test_ids_of_one_type_sort_as_expected():
@@ -289,3 +299,86 @@ def test_panel_arrays_are_copies_and_to_frame_keeps_values():
 def test_to_frame_keeps_float64_values_exactly():
     df = one([1, 2, 3], y=[0.1, 1e-300 + 1.0, 123456789.123])
     np.testing.assert_array_equal(from_frame(df).to_frame()["y"], df["y"])
+
+
+# 9. date strings are read with one format for the whole column (were read one by one, month
+# first when ambiguous: DD/MM monthly dates became Jan 1-12)
+MONTH_STARTS = pd.date_range("2020-01-01", periods=12, freq="MS")
+DAYS = pd.date_range("2020-01-01", periods=30, freq="D")
+
+
+@pytest.mark.parametrize(
+    "strings, expected",
+    [
+        (DAYS.strftime("%d/%m/%Y"), DAYS),  # day first: only one order reads "13/01/2020"
+        (DAYS.strftime("%m/%d/%Y"), DAYS),
+        (DAYS.strftime("%d.%m.%Y %H:%M"), DAYS),
+        (DAYS.strftime("%Y-%m-%d"), DAYS),
+        (DAYS.strftime("%Y%m%d"), DAYS),
+        (["2024-01-01", "2024-01-01 01:00:00", "2024-01-01 02:00"], "h"),  # ISO, any precision
+        (MONTH_STARTS.strftime("%b %Y"), MONTH_STARTS),  # no single format: read one by one
+    ],
+)
+def test_date_strings_are_read_with_one_format(strings, expected):
+    if isinstance(expected, str):
+        expected = pd.date_range(strings[0], periods=len(strings), freq=expected)
+    np.testing.assert_array_equal(from_frame(one(list(strings))).ds, expected.to_numpy())
+
+
+@pytest.mark.parametrize(
+    "strings, match",
+    [
+        (MONTH_STARTS.strftime("%d/%m/%Y"), r"day/month order is ambiguous.*format='%d/%m/%Y'"),
+        (MONTH_STARTS.strftime("%m/%d/%Y"), r"day/month order is ambiguous.*'01/01/2020'"),
+        (MONTH_STARTS.strftime("%d/%m/%y"), "day/month order is ambiguous.*pd.to_datetime"),
+        (["2020-01-01", "02/01/2020", "2020-01-03"], "more than one format.*format="),
+        (["01/13/2020", "2020-01-14", "01/15/2020"], "more than one format"),
+    ],
+)
+def test_ambiguous_or_mixed_date_strings_are_refused(strings, match):
+    with pytest.raises(ValueError, match=match):
+        from_frame(one(list(strings)))
+
+
+# 10. futr_df's timestamps are read as df's (were parsed by another rule, raw pandas errors)
+def futr_args(start):
+    """A futr_df with a `promo` column for a panel starting at `start`, and its other args."""
+    p = from_frame(frame(["a", "b"], [5, 4], freq="D", start=start))
+    fut_ds = p.future_ds(3)
+    ids = np.repeat(p.ids, 3)
+    fut = pd.DataFrame({"unique_id": ids, "ds": fut_ds.reshape(-1), "promo": np.arange(6.0)})
+    return fut, (["promo"], p.ids, fut_ds, Columns())
+
+
+def test_futr_df_dates_are_read_as_df_dates():
+    fut, args = futr_args("2024-01-10")  # forecasts on Jan 15-17: day first or month first
+    expected = future_frame(fut, *args)
+    for fmt in ["%d/%m/%Y %H:%M", "%m/%d/%Y", "%Y-%m-%d"]:
+        as_text = fut.assign(ds=fut.ds.dt.strftime(fmt))
+        pd.testing.assert_frame_equal(future_frame(as_text, *args), expected)
+    with pytest.raises(TypeError, match="futr_df column 'ds' holds integer steps.*dates"):
+        future_frame(fut.assign(ds=np.arange(len(fut))), *args)
+    fut, args = futr_args("2024-01-01")  # forecasts on Jan 6-8: both orders read them
+    ambiguous = fut.assign(ds=fut.ds.dt.strftime("%d/%m/%Y"))
+    with pytest.raises(ValueError, match="futr_df: column 'ds' has dates whose day/month"):
+        future_frame(ambiguous, *args)
+
+
+# 11. a column name twice (was an AttributeError from deep inside)
+def test_duplicate_column_names_are_refused_in_every_frame():
+    df = frame(["a", "b"], [5, 4], freq="D").assign(promo=1.0)
+    twice = pd.concat([df, df[["promo"]]], axis=1)
+    with pytest.raises(ValueError, match=r"df has duplicate column names \['promo'\]"):
+        from_frame(twice)
+    with pytest.raises(ValueError, match=r"df has duplicate column names \['y'\]"):
+        from_frame(pd.concat([df, df[["y"]]], axis=1))
+    with pytest.raises(ValueError, match=r"df has duplicate column names \['promo'\]"):
+        aligned(twice, Columns(), ["promo"], None)
+    p = from_frame(df)
+    fut = pd.DataFrame({"unique_id": "a", "ds": p.future_ds(1)[0], "promo": [1.0]})
+    with pytest.raises(ValueError, match=r"futr_df has duplicate column names \['promo'\]"):
+        future_frame(pd.concat([fut, fut[["promo"]]], axis=1), ["promo"], p.ids[:1],
+                     p.future_ds(1)[:1], Columns())  # fmt: skip
+    static = pd.DataFrame({"unique_id": ["a", "b"], "g": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"static_df has duplicate column names \['g'\]"):
+        static_frame(pd.concat([static, static[["g"]]], axis=1), ["g"], p.ids, Columns(), True)

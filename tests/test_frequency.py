@@ -1,0 +1,126 @@
+"""Frequencies inferred from few points, anchored monthly steps and dates past 2262."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from histcast.frequency import future_timestamps
+from histcast.panel import from_frame
+
+
+def one(ds, uid="a"):
+    ds = pd.DatetimeIndex(pd.to_datetime(ds))
+    return pd.DataFrame({"unique_id": uid, "ds": ds, "y": np.arange(len(ds), dtype=float)})
+
+
+def future(p, h=4) -> list[str]:
+    return [str(t)[:10] for t in p.future_ds(h)[0]]
+
+
+# 2 or 3 points: a calendar offset that steps every timestamp onto the next, not a fixed step
+# (a 29-day step from Jan 31 and Feb 29 drifted to Mar 29, Apr 27, ...)
+@pytest.mark.parametrize(
+    "ds, freq",
+    [
+        (["2020-01-31", "2020-02-29"], "ME"),
+        (["2020-01-31", "2020-02-29", "2020-03-31"], "ME"),
+        (["2020-03-31", "2020-06-30"], "QE-DEC"),
+        (["2020-03-31", "2020-06-30", "2020-09-30"], "QE-DEC"),
+        (["2020-01-31", "2020-04-30"], "QE-JAN"),
+        (["2019-12-31", "2020-12-31"], "YE-DEC"),
+        (["2020-02-01", "2020-03-01"], "MS"),
+        (["2020-01-08", "2020-01-15"], "W-WED"),
+        (["2020-01-15", "2020-01-31"], "SME"),
+        (["2020-01-31", "2020-03-31"], "2ME"),
+        (["2020-04-30", "2020-06-30", "2020-08-31"], "2ME"),
+    ],
+)
+def test_few_points_get_a_calendar_offset(ds, freq):
+    p = from_frame(one(ds))
+    expected = pd.date_range(ds[-1], periods=5, freq=freq)[1:]
+    assert future(p) == [str(t)[:10] for t in expected]
+
+
+def test_two_point_series_in_a_panel_share_month_ends():
+    df = pd.concat([one(["2020-01-31", "2020-02-29"]), one(["2021-04-30", "2021-05-31"], "b")])
+    p = from_frame(df)
+    assert p.freq == pd.offsets.MonthEnd()
+    assert [str(t)[:10] for t in p.future_ds(2)[1]] == ["2021-06-30", "2021-07-31"]
+
+
+def test_few_points_without_a_calendar_offset_keep_a_fixed_step():
+    p = from_frame(one(["2020-01-01", "2020-01-03"]))
+    assert future(p, 2) == ["2020-01-05", "2020-01-07"]
+    p = from_frame(one(["2020-01-15", "2020-02-15"]))  # the 15th: whole months, not 2 * SME
+    assert p.freq == pd.DateOffset(months=1)
+
+
+# monthly on the 29th-31st: timestamps are first + k months, so Feb 29 does not pull Mar back
+MONTHLY_30 = [pd.Timestamp("2020-01-30") + pd.DateOffset(months=k) for k in range(24)]
+
+
+@pytest.mark.parametrize("freq", [pd.DateOffset(months=1), None])
+@pytest.mark.parametrize("start", ["2020-01-30", "2019-01-31", "2019-08-29"])
+def test_months_late_in_the_month_are_regular(freq, start):
+    ds = [pd.Timestamp(start) + pd.DateOffset(months=k) for k in range(24)]
+    p = from_frame(one(ds), freq=freq)
+    expected = [pd.Timestamp(start) + pd.DateOffset(months=k) for k in range(24, 28)]
+    assert future(p) == [str(t)[:10] for t in expected]
+    assert p.drop_last(5).future_ds(5)[0].tolist() == p.ds[-5:].tolist()  # backtest cut
+    with pytest.raises(ValueError, match="series 'a' has irregular"):
+        from_frame(one(ds).drop(index=5), freq=freq)
+
+
+def test_monthly_steps_are_counted_from_each_series_start():
+    a = one(MONTHLY_30)
+    b = one([pd.Timestamp("2020-02-29") + pd.DateOffset(months=k) for k in range(3)], "b")
+    p = from_frame(pd.concat([a, b]), freq=pd.DateOffset(months=1))
+    assert [str(t)[:10] for t in p.future_ds(2)[1]] == ["2020-05-29", "2020-06-29"]
+    shifted = one([*MONTHLY_30[:3], pd.Timestamp("2020-04-29"), *MONTHLY_30[4:]])
+    with pytest.raises(ValueError, match="irregular"):  # Mar 30 -> Apr 29 is not a month
+        from_frame(shifted, freq=pd.DateOffset(months=1))
+
+
+@pytest.mark.parametrize("freq", ["ME", "MS", "QE-NOV", "YS", "W-SUN", "B", "SME", "BME", "h"])
+def test_anchored_offsets_step_alike_from_first_or_last(freq):
+    """Why only `pd.DateOffset` steps are counted from the first timestamp: for anchored
+    offsets, k steps at once and k single steps give the same dates."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    start = pd.date_range("2019-12-20", periods=1, freq=offset)[0]
+    one_by_one = [start]
+    for _ in range(40):
+        one_by_one.append(one_by_one[-1] + offset)
+    assert [start + k * offset for k in range(41)] == one_by_one
+
+
+# horizons past pd.Timestamp.max: a ValueError saying so, not pandas' OutOfBounds/Overflow
+@pytest.mark.parametrize(
+    "freq, h",
+    [
+        ("YS", 300),
+        ("D", 100_000),
+        ("h", 10**15),
+        ("ME", 10**6),
+        (pd.DateOffset(months=1), 4000),
+        ("D", 2**70),
+    ],
+)
+def test_forecasts_past_2262_are_refused(freq, h):
+    offset = pd.tseries.frequencies.to_offset(freq) if isinstance(freq, str) else freq
+    p = from_frame(one(pd.date_range("1990-01-01", periods=30, freq=offset)))
+    with pytest.raises(ValueError, match=r"past pd.Timestamp.max \(2262-04-11\).*shorten"):
+        p.future_ds(h)
+
+
+def test_forecasts_up_to_2262_are_given():
+    early = np.array(["1677-09-22", "1969-12-31"], "datetime64[ns]")  # before 1970: negative
+    for freq in [pd.offsets.Day(), pd.offsets.Nano(), pd.offsets.MonthEnd()]:
+        steps = [(pd.DatetimeIndex(early) + k * freq).as_unit("ns") for k in (1, 2)]
+        expected = np.stack([s.to_numpy() for s in steps], axis=1)
+        np.testing.assert_array_equal(future_timestamps(early, freq, 2), expected)
+    last = np.array(["2262-01-01"], "datetime64[ns]")
+    assert str(future_timestamps(last, pd.offsets.Day(), 100)[0, -1])[:10] == "2262-04-11"
+    with pytest.raises(ValueError, match="shorten the horizon"):
+        future_timestamps(last, pd.offsets.Day(), 101)
+    with pytest.raises(ValueError, match="largest int64.*shorten the horizon"):
+        future_timestamps(np.array([2**62]), 2**61, 2)
