@@ -292,6 +292,15 @@ def _check_model_column(cv, alias, cols) -> None:
         )
     if not is_numeric(cv[alias]):
         raise ValueError(f"model column {alias!r} must be numeric; it has dtype {cv[alias].dtype}")
+    missing = cv[alias].isna().to_numpy()
+    if missing.any():
+        row = cv.loc[missing].iloc[0]
+        raise ValueError(
+            f"model {alias!r} has no forecast in {int(missing.sum())} of {len(cv)} rows (e.g. "
+            f"series {row[cols.id]!r} at {row[cols.time]}): to score the models of several "
+            "cross_validation runs, merge the frames on id, ds, cutoff and y instead of "
+            "stacking their rows; or score each frame on its own"
+        )
 
 
 def _distribution_columns(alias: str) -> list[str]:

@@ -27,6 +27,8 @@ for any c > 0 and shift a (as long as float64 holds them).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -81,7 +83,9 @@ def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None =
     """Per-series robust support from packed histories (NaN ignored): two float64 `(S,)`.
 
     `margin=None` gives the raw robust range; a number applies `widen` with that margin and
-    the series' own largest |y| as scale. Series without an observed value get (0, 0).
+    the series' own span. A series whose robust range is one value (all but a few points
+    equal, e.g. rare demands) gets its full [min, max]: those few are all it varies by. Series
+    without an observed value get (0, 0).
     """
     v = values.astype(np.float64)
     s = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
@@ -99,6 +103,8 @@ def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None =
     below = np.add.reduceat(ordered < f_lo[s], indptr[:-1]) if len(v) else n
     above = np.add.reduceat(ordered > f_hi[s], indptr[:-1]) if len(v) else n  # NaN: False
     lo, hi = pick(first + below), pick(last - above)
+    flat = lo == hi  # all but a few points equal: the few are the series' spread, not spikes
+    lo, hi = np.where(flat, pick(first), lo), np.where(flat, pick(last), hi)
     lo, hi = np.where(n > 0, lo, 0.0), np.where(n > 0, hi, 0.0)
     return (lo, hi) if margin is None else widen(lo, hi, margin, hi - lo)
 
@@ -168,4 +174,12 @@ def choose_margin(outside_share_at, margin: float | str = "auto") -> tuple[float
         share = outside_share_at(m)
         if share <= MAX_OUTSIDE:
             break
+    if share > MAX_OUTSIDE:
+        warnings.warn(
+            f"{share:.0%} of the training targets fall outside their windows' supports even "
+            f"with margin={m:g} (at most {MAX_OUTSIDE:.0%} is the aim): forecasts beyond a "
+            "support are pinned at its edge. The series move further in a horizon than in a "
+            "context (fast trends?); give a larger margin=, or a longer context_length",
+            stacklevel=3,
+        )
     return m, share

@@ -8,6 +8,7 @@ checked before any data is read or any model trained, and the library's ValueErr
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -168,6 +169,7 @@ def read_csv(path: Path, id_col: str = "unique_id") -> pd.DataFrame:
         raise CLIError(f"{path} is a directory; --data takes a CSV file")
     try:
         columns = pd.read_csv(path, nrows=0).columns
+        _refuse_repeated_columns(path)
         na = {c: NA_STRINGS if c != id_col else [""] for c in columns}
         return pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_values=na)
     except UnicodeDecodeError as err:
@@ -178,6 +180,15 @@ def read_csv(path: Path, id_col: str = "unique_id") -> pd.DataFrame:
         raise CLIError(f"cannot parse {path} as CSV: {err}") from None
     except OSError as err:
         raise CLIError(f"cannot read {path}: {err.strerror or err}") from None
+
+
+def _refuse_repeated_columns(path: Path) -> None:
+    """pandas renames a repeated header (`y`, `y` -> `y`, `y.1`): refuse it instead."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise CLIError(f"{path} names the column(s) {twice} more than once")
 
 
 def horizon(args, info) -> int:

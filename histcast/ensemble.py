@@ -68,7 +68,7 @@ class HistEnsemble(Estimator):
         out = []
         for i in range(self.n_members):
             member = clone(self.forecaster).set_params(seed=self.forecaster.seed + i)
-            if self.encoders:
+            if self.encoders is not None:
                 member.set_params(encoder=self.encoders[i % len(self.encoders)])
             out.append(member)
         return out
@@ -124,6 +124,8 @@ class HistEnsemble(Estimator):
         (the ensemble's arguments, the template's, and each member's config checksum)."""
         self.check_fitted()
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"cannot save into {path}: it is a file, not a directory")
         path.mkdir(parents=True, exist_ok=True)
         names = [f"member_{i}" for i in range(len(self.members_))]
         for name, member in zip(names, self.members_, strict=True):
@@ -148,6 +150,9 @@ class HistEnsemble(Estimator):
         """Rebuild a fitted ensemble written by `save`; ValueError naming the file when the
         ensemble's config is missing, corrupt or disagrees with its members."""
         path = Path(path)
+        if not path.is_dir():
+            what = "is a file" if path.exists() else "does not exist"
+            raise ValueError(f"{path} {what}: not a saved histcast ensemble (a folder)")
         file = path / CONFIG
         try:
             meta = json.loads(file.read_text())

@@ -63,12 +63,24 @@ def check_forecast_args(quantiles, level) -> tuple[list[float], list[float]]:
     return q, level
 
 
+def _shortest(x):
+    """A numpy float as the Python float of its shortest decimal: float32 0.1 is 0.1, not
+    0.10000000149 (whose column would be named q-10.00000015); other values as they are."""
+    if isinstance(x, np.floating) and np.isfinite(x):
+        return float(np.format_float_positional(x, unique=True, trim="-"))
+    return x.item() if isinstance(x, np.generic) and not isinstance(x, np.bool_) else x
+
+
 def _real_list(name: str, value, example: str) -> list[float]:
     """`value` (None, a real number, or a 1-D list/tuple/array/Series of them) as floats."""
     if value is None:
         return []
     if isinstance(value, np.ndarray | pd.Series | pd.Index) and value.ndim <= 1:
-        value = value.tolist()  # numpy scalars become Python numbers; 0-d gives a scalar
+        value = np.asarray(value)
+        value = list(value) if value.ndim else value[()]  # 0-d: a scalar
+    if isinstance(value, list | tuple):
+        value = [_shortest(x) for x in value]
+    value = _shortest(value)
     items = list(value) if isinstance(value, list | tuple) else [value]
     if not all(isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_) for x in items):
         raise TypeError(

@@ -100,8 +100,9 @@ def ids_to_json(ids: np.ndarray) -> dict:
     kind = pd.api.types.infer_dtype(ids, skipna=False)
     if kind in ID_KINDS:
         values = [ID_KINDS[kind](x) for x in ids]
-    elif kind in ("datetime64", "datetime"):
-        values = [pd.Timestamp(x).isoformat() for x in ids]
+    elif kind in ("datetime64", "datetime"):  # ISO to the nanosecond, and the zone's name
+        stamps = [pd.Timestamp(x) for x in ids]
+        values = [[t.isoformat(), None if t.tz is None else str(t.tz)] for t in stamps]
         kind = "datetime"
     else:
         raise ValueError(
@@ -111,14 +112,25 @@ def ids_to_json(ids: np.ndarray) -> dict:
     return {"kind": kind, "dtype": str(ids.dtype), "values": values}
 
 
+def _stamp(iso: str, tz: str | None) -> pd.Timestamp:
+    """The timestamp `iso` in the zone named `tz` (a fixed offset stays as the ISO gives it)."""
+    stamp = pd.Timestamp(iso)
+    try:
+        return stamp if tz is None else stamp.tz_convert(tz)
+    except (ValueError, KeyError, TypeError):  # a zone without a name pandas can look up
+        return stamp
+
+
 def ids_from_json(entry) -> np.ndarray:
     """Inverse of `ids_to_json` (a plain list: a model saved before ids had kinds)."""
     if isinstance(entry, list):
         return np.asarray(entry)
     values, dtype = entry["values"], entry["dtype"]
     if entry["kind"] == "datetime":
-        stamps = [pd.Timestamp(v) for v in values]
-        return np.array(stamps, dtype=object) if dtype == "object" else np.array(stamps, dtype)
+        stamps = [_stamp(v, tz) for v, tz in values]
+        if dtype == "object":
+            return np.array(stamps, dtype=object)
+        return pd.DatetimeIndex(stamps).as_unit("ns").to_numpy().astype(dtype)
     return np.array(values, dtype=object if dtype == "object" else None)
 
 

@@ -118,9 +118,13 @@ def _ways_to_read(text: str | None, fmt: str | None) -> dict:
     """`pd.to_datetime` keywords for each reading of a column whose first date is `text`."""
     if text is None:  # date objects only (or missing markers, reported as missing)
         return {"as dates": {}}
-    if fmt is None:  # no single format: element by element, as pandas would, in both orders
-        with_order = {"month first": False, "day first": True}
-        return {k: {"format": "mixed", "dayfirst": v} for k, v in with_order.items()}
+    if fmt is None:  # no single format: element by element, as pandas would, in every order
+        orders = {
+            "month first": {},
+            "day first": {"dayfirst": True},
+            "year first": {"yearfirst": True},
+        }
+        return {k: {"format": "mixed", **v} for k, v in orders.items()}
     if fmt.startswith("%Y"):  # nobody writes year, day, month: no order to choose
         return {fmt: {"format": "ISO8601" if fmt.startswith("%Y-%m") else fmt}}
     day_first = _guess(text, dayfirst=True) or fmt

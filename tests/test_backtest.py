@@ -315,3 +315,13 @@ def test_aliases_may_not_take_the_callers_column_names(panel):
     with pytest.raises(ValueError, match=r"share the alias\(es\) \['m-1'\]"):
         cross_validation([SeasonalNaive(horizon=2, alias="m-1"),
                           SeasonalNaive(horizon=2, alias="m-1")], panel, h=2)  # fmt: skip
+
+
+def test_stacked_cross_validation_frames_are_refused_not_scored_nan(panel, cv_snaive):
+    """Two runs' frames stacked row-wise leave each model without forecasts in the other's
+    rows: every score came out NaN without a word (a probe's)."""
+    other = cv_snaive.rename(columns=lambda c: c.replace("SeasonalNaive", "Naive2"))
+    stacked = pd.concat([cv_snaive, other], ignore_index=True)
+    stacked.attrs = {}
+    with pytest.raises(ValueError, match="no forecast in .* rows.*merge the frames"):
+        evaluate(stacked, panel)

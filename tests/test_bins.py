@@ -142,3 +142,12 @@ def test_huge_value_lands_in_the_last_bin():
     p = bin_targets(u, 4, "gaussian")
     assert torch.isfinite(p).all() and p.argmax(-1).tolist() == [3, 0]
     torch.testing.assert_close(p.sum(-1), torch.ones(2))
+
+
+def test_a_series_flat_but_for_a_few_points_spans_them():
+    """60 zeros and one 5: the 1%-trimmed range is [0, 0], but the 5 is all the series varies
+    by (rare demand), so its range is [0, 5] (a probe found its forecasts of y + a were not a +
+    those of y: the span floor fell back to the level). A constant series stays a point."""
+    values = np.array([0.0] * 30 + [5.0] + [0.0] * 30 + [3.0] * 12)
+    lo, hi = bins.series_ranges(values, np.array([0, 61, 73]))
+    assert lo.tolist() == [0.0, 3.0] and hi.tolist() == [5.0, 3.0]

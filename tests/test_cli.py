@@ -185,3 +185,11 @@ def test_python_dash_m_runs_the_same_command():
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.count("\n") == 1
     assert bad.stderr.startswith("histcast: error: argument --horizon: must be a positive")
+
+
+def test_a_csv_naming_a_column_twice_is_refused(tmp_path, capsys):
+    data = tmp_path / "twice.csv"
+    data.write_text("unique_id,ds,y,y\na,2020-01-01,1,2\na,2020-01-02,2,3\n")
+    argv = ["forecast", "--data", str(data), "--horizon", "1", "--model", "snaive",
+            "--out", str(tmp_path / "fc.csv")]  # fmt: skip
+    one_line_error(capsys, argv, "more than once")

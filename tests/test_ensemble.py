@@ -122,3 +122,19 @@ def test_cli_histens(tmp_path, small_panel, monkeypatch):
                      "--epochs", "1", "--quiet", "--out", str(out)]) == 0  # fmt: skip
     fc = pd.read_csv(out)
     assert "HistEns2" in fc.columns and len(fc) == 3 * 3
+
+
+def test_ensemble_paths_that_are_files_and_array_encoders(tmp_path):
+    from histcast.datasets import load_dataset
+
+    df, _ = load_dataset("synthetic_seasonal")
+    df = df[df["unique_id"].isin(df["unique_id"].unique()[:2])]
+    template = HistForecaster(horizon=3, max_steps=2, hidden_size=8, n_bins=20, verbose=False)
+    ens = HistEnsemble(template, n_members=2, encoders=np.array(["tcn", "gru"])).fit(df)
+    assert [m.encoder for m in ens.members_] == ["tcn", "gru"]
+    file = tmp_path / "a_file"
+    file.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        ens.save(file)
+    with pytest.raises(ValueError, match="is a file"):
+        HistEnsemble.load(file)

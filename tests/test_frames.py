@@ -110,3 +110,11 @@ def test_quantile_frame_refuses_an_alias_naming_an_index_column():
     index = forecast_index(np.array(["a"]), np.array([[1]]), id_col="series")
     with pytest.raises(ValueError, match="alias 'series' is the name of the forecast frame"):
         quantile_frame(index, "series", np.zeros(1), np.zeros((1, 1)), [], [])
+
+
+def test_float32_levels_are_named_by_their_shortest_decimal():
+    """float32 0.1 is 0.10000000149: its column is q-10, not q-10.00000015 (a probe's)."""
+    from histcast.frames import check_forecast_args
+
+    q, lv = check_forecast_args(np.float32([0.1, 0.5, 0.9]), np.float32([99.9]))
+    assert q == [0.1, 0.5, 0.9] and lv == [99.9]

@@ -331,6 +331,8 @@ def test_date_strings_are_read_with_one_format(strings, expected):
         (MONTH_STARTS.strftime("%d/%m/%Y"), r"day/month order is ambiguous.*format='%d/%m/%Y'"),
         (MONTH_STARTS.strftime("%m/%d/%Y"), r"day/month order is ambiguous.*'01/01/2020'"),
         (MONTH_STARTS.strftime("%d/%m/%y"), "day/month order is ambiguous.*pd.to_datetime"),
+        # two-digit years first: read month first and year first they are different dates
+        (pd.date_range("2020-01-01", periods=20).strftime("%y-%m-%d"), "year first"),
         (["2020-01-01", "02/01/2020", "2020-01-03"], "more than one format.*format="),
         (["01/13/2020", "2020-01-14", "01/15/2020"], "more than one format"),
     ],

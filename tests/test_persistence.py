@@ -165,3 +165,18 @@ def test_paths_that_are_files_are_refused(saved, tmp_path):
         model.save(file)
     with pytest.raises(ValueError, match="is a file"):
         HistForecaster.load(file)
+
+
+def test_timestamp_ids_keep_nanoseconds_and_zones(small_panel, tmp_path):
+    """Ids one nanosecond apart stay two series, and zoned ids keep their zone, so the loaded
+    model's forecasts merge with the caller's frame (a probe found both lost)."""
+    base = pd.Timestamp("2020-01-01")
+    stamps = pd.DatetimeIndex([base, base + pd.Timedelta(1, "ns"), base + pd.Timedelta(1, "D")])
+    for ids in (stamps, stamps.tz_localize("Europe/Paris")):
+        df = _relabel(small_panel, list(ids))
+        model = HistForecaster(horizon=3, **FAST).fit(df)
+        model.save(tmp_path / "m")
+        loaded = HistForecaster.load(tmp_path / "m")
+        pd.testing.assert_frame_equal(loaded.forecast(), model.forecast())
+        assert loaded.forecast()["unique_id"].nunique() == 3
+        assert len(df.merge(loaded.forecast(), on="unique_id")) > 0
