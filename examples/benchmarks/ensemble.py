@@ -145,7 +145,7 @@ def main() -> None:
         print_table(summary, ["model", *KEYS[:5], "fit_seconds", "forecast_seconds", "n_params"])
         sets[name] = {"horizon": info.horizon, "season_length": info.season_length,
                       "rows": rows, "summary": summary, "command_args": vars(args)}  # fmt: skip
-    write("ensemble", {"sets": sets}, {"script": vars(args)})
+        write("ensemble", {"sets": sets}, {"script": vars(args)})  # after each set
 
 
 if __name__ == "__main__":
