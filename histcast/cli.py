@@ -8,7 +8,6 @@ checked before any data is read or any model trained, and the library's ValueErr
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -58,10 +57,6 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-# pandas' default missing-value strings (read_csv's na_values), for every column but the ids
-NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
-              "null"]  # fmt: skip
 MAX_INT = 2**31 - 1  # larger counts, horizons and seeds are typos, and overflow downstream
 
 
@@ -130,7 +125,7 @@ def covariates(args, info) -> tuple[dict, pd.DataFrame | None]:
         if info is None or not info.futr_exog:
             raise CLIError("--futr-exog auto needs a named data set with covariates (epf, m5_exog)")
         futr = list(info.futr_exog)
-    static = read_csv(Path(args.static_data)) if args.static_data else None
+    static = datasets.read_csv(Path(args.static_data)) if args.static_data else None
     lists = {"futr_exog_list": futr, "hist_exog_list": args.hist_exog}
     lists = {k: v for k, v in {**lists, "stat_exog_list": args.stat_exog}.items() if v}
     return lists, static
@@ -143,7 +138,7 @@ def future_data(args, exog: dict, cols=("unique_id", "ds")) -> pd.DataFrame | No
     if not futr:
         return None
     if args.futr_data:
-        frame = read_csv(Path(args.futr_data))
+        frame = datasets.read_csv(Path(args.futr_data))
     elif args.dataset == "epf":
         frame = datasets.load_future(args.dataset, args.data_dir)
     else:
@@ -156,39 +151,7 @@ def read_data(args) -> tuple[pd.DataFrame, datasets.DatasetInfo | None]:
         return datasets.load_dataset(args.dataset or datasets.DEFAULT, args.data_dir)
     if args.dataset is not None:
         raise CLIError("give either --data or --dataset, not both")
-    return read_csv(Path(args.data)), None
-
-
-def read_csv(path: Path, id_col: str = "unique_id") -> pd.DataFrame:
-    """A long CSV with its columns as read (`panel.from_frame` parses and checks them), but the
-    ids as the text they are: "007" stays "007" (not 7.0), and "NA" is an id (Namibia), not a
-    missing value; an empty id is missing."""
-    if not path.exists():
-        raise CLIError(f"no such file: {path}")
-    if path.is_dir():
-        raise CLIError(f"{path} is a directory; --data takes a CSV file")
-    try:
-        columns = pd.read_csv(path, nrows=0).columns
-        _refuse_repeated_columns(path)
-        na = {c: NA_STRINGS if c != id_col else [""] for c in columns}
-        return pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_values=na)
-    except UnicodeDecodeError as err:
-        raise CLIError(f"cannot read {path}: not UTF-8 text ({err.reason})") from None
-    except pd.errors.EmptyDataError:
-        raise CLIError(f"{path} is empty") from None
-    except pd.errors.ParserError as err:
-        raise CLIError(f"cannot parse {path} as CSV: {err}") from None
-    except OSError as err:
-        raise CLIError(f"cannot read {path}: {err.strerror or err}") from None
-
-
-def _refuse_repeated_columns(path: Path) -> None:
-    """pandas renames a repeated header (`y`, `y` -> `y`, `y.1`): refuse it instead."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), [])
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if twice:
-        raise CLIError(f"{path} names the column(s) {twice} more than once")
+    return datasets.read_csv(Path(args.data)), None
 
 
 def horizon(args, info) -> int:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -349,3 +350,41 @@ def download(name: str, data_dir, base_url: str | None = None) -> Path:
 def _fetch(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (public data URLs)
         return response.read()
+
+
+# pandas' default missing-value strings (read_csv's na_values), for every column but the ids
+NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+              "null"]  # fmt: skip
+
+
+def read_csv(path: Path, id_col: str = "unique_id") -> pd.DataFrame:
+    """A long CSV with its columns as read (`panel.from_frame` parses and checks them), but the
+    ids as the text they are: "007" stays "007" (not 7.0), and "NA" is an id (Namibia), not a
+    missing value; an empty id is missing."""
+    if not path.exists():
+        raise ValueError(f"no such file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; --data takes a CSV file")
+    try:
+        columns = pd.read_csv(path, nrows=0).columns
+        _refuse_repeated_columns(path)
+        na = {c: NA_STRINGS if c != id_col else [""] for c in columns}
+        return pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_values=na)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"cannot read {path}: not UTF-8 text ({err.reason})") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty") from None
+    except pd.errors.ParserError as err:
+        raise ValueError(f"cannot parse {path} as CSV: {err}") from None
+    except OSError as err:
+        raise ValueError(f"cannot read {path}: {err.strerror or err}") from None
+
+
+def _refuse_repeated_columns(path: Path) -> None:
+    """pandas renames a repeated header (`y`, `y` -> `y`, `y.1`): refuse it instead."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise ValueError(f"{path} names the column(s) {twice} more than once")
