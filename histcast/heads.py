@@ -62,7 +62,7 @@ class HistogramHead(nn.Module):
 def normal_probs(loc: torch.Tensor, scale: torch.Tensor, n_bins: int) -> torch.Tensor:
     """Masses of N(loc, scale^2) on the K unit bins, renormalised: `(...)` -> `(..., K)`."""
     z = (unit_grid(n_bins, loc) - loc.unsqueeze(-1)) / scale.unsqueeze(-1)
-    return truncated_normal_probs(z[..., :-1], z[..., 1:], floor=1e-12)
+    return truncated_normal_probs(z, floor=1e-12)
 
 
 class GaussianHead(nn.Module):

@@ -15,20 +15,20 @@ import torch.nn.functional as F
 TARGETS = ("gaussian", "dirac", "twohot", "soft")
 
 
-def phi_diff(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
-    """Phi(hi) - Phi(lo) for lo <= hi, from tail probabilities to keep float32 precision."""
-    c_lo, c_hi = torch.special.ndtr(-lo.abs()), torch.special.ndtr(-hi.abs())
-    both_up = c_lo - c_hi  # 0 < lo <= hi: (1 - c_lo) - (1 - c_hi)
-    both_down = c_hi - c_lo  # lo <= hi <= 0
-    straddle = 1 - c_hi - c_lo
-    return torch.where(lo > 0, both_up, torch.where(hi <= 0, both_down, straddle))
+def normal_masses(z: torch.Tensor) -> torch.Tensor:
+    """Phi(z_{i+1}) - Phi(z_i) for increasing standardised edges `z (..., K+1)` -> `(..., K)`,
+    from one tail probability t = Phi(-|z|) per edge, to keep float32 precision in the tails:
+    t_i - t_{i+1} right of 0, t_{i+1} - t_i left of it, 1 - t_i - t_{i+1} across it."""
+    t = torch.special.ndtr(-z.abs())
+    lo, hi, t_lo, t_hi = z[..., :-1], z[..., 1:], t[..., :-1], t[..., 1:]
+    return torch.where(lo > 0, t_lo - t_hi, torch.where(hi <= 0, t_hi - t_lo, 1 - t_lo - t_hi))
 
 
-def truncated_normal_probs(z_lo, z_hi, floor: float = 0.0) -> torch.Tensor:
-    """Bin masses of a standard normal on bins [z_lo, z_hi) `(..., K)` (standardised edges),
-    plus `floor`, renormalised over the last axis: the normal truncated to the bins' union,
-    p_i = (Phi(z_hi_i) - Phi(z_lo_i)) / sum_j (Phi(z_hi_j) - Phi(z_lo_j))."""
-    mass = phi_diff(z_lo, z_hi)
+def truncated_normal_probs(z: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
+    """Bin masses of a standard normal on bins between standardised edges `z (..., K+1)`, plus
+    `floor`, renormalised over the last axis: the normal truncated to the bins' union,
+    p_i = (Phi(z_{i+1}) - Phi(z_i)) / sum_j (Phi(z_{j+1}) - Phi(z_j))."""
+    mass = normal_masses(z)
     if floor:
         mass = mass + floor
     return mass / mass.sum(-1, keepdim=True)
@@ -62,25 +62,17 @@ def sparse_targets(y, n_bins, kind="gaussian", sigma_ratio=1.0):
 def _gaussian_sparse(y, k, sigma_ratio):
     """HL-Gaussian bins within 8 sigma of y: `(index, weight)`, each `(..., 2 half + 1)`.
 
-    In bin units y sits at pos = y K, in bin b = floor(pos), f = pos - b into it. Offset j's
-    edges are b + j and b + j + 1, standardised (j - f) / r and (j + 1 - f) / r (r =
-    `sigma_ratio`): every edge right of y is positive and every edge left of it non-positive,
-    so each of the W + 1 edges needs one tail probability t = Phi(-|z|) (float32 keeps the
-    tails' precision), and bin j's mass is t_j - t_{j+1} right of y, t_{j+1} - t_j left of it,
-    1 - t_j - t_{j+1} for y's own bin. Bins outside [0, 1] are dropped and the rest
-    renormalised (the truncated normal)."""
+    In bin units y sits at pos = y K, in bin b = floor(pos), f = pos - b into it; offset j's
+    edges b + j and b + j + 1 standardise to (j - f) / r and (j + 1 - f) / r (r =
+    `sigma_ratio`), shared by neighbouring bins (`normal_masses`). Bins outside [0, 1] are
+    dropped and the rest renormalised (the truncated normal)."""
     half = min(math.ceil(8 * sigma_ratio) + 1, k)
     edges = torch.arange(-half, half + 2, device=y.device, dtype=y.dtype)  # (W + 1,)
     pos = y * k
     base = pos.floor().clamp(0, k - 1)
-    f = (pos - base).unsqueeze(-1)
-    tail = torch.special.ndtr(-(edges - f).abs_().div_(sigma_ratio))  # (..., W + 1)
-    j = edges[:-1]
-    right, left, own = (j > 0).to(y.dtype), (j < 0).to(y.dtype), (j == 0).to(y.dtype)
-    mass = (right - left - own) * tail[..., :-1] + (left - right - own) * tail[..., 1:] + own
-    idx = base.long().unsqueeze(-1) + j.long()
-    inside = (idx >= 0) & (idx < k)
-    mass = mass * inside
+    mass = normal_masses((edges - (pos - base).unsqueeze(-1)) / sigma_ratio)  # (..., W)
+    idx = base.long().unsqueeze(-1) + edges[:-1].long()
+    mass = mass * ((idx >= 0) & (idx < k))
     return idx.clamp(0, k - 1), mass / mass.sum(-1, keepdim=True)
 
 
