@@ -31,6 +31,7 @@ from .frames import (
     model_aliases,
     quantile_name,
 )
+from .frequency import common_freq
 from .panel import Columns, from_frame
 
 METRICS = ("CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95")
@@ -39,7 +40,7 @@ POINT_METRICS = ("MASE", "sMAPE")
 
 def cross_validation(
     models, df, h, n_windows=1, step_size=None, refit=False, cols=None, return_models=False,
-    static_df=None,
+    static_df=None, freq=None,
 ):  # fmt: skip
     """Backtest `models` (a list of HistForecaster or baselines, or one model) on `n_windows`
     cutoffs per series.
@@ -52,13 +53,15 @@ def cross_validation(
     are never refitted or changed; `return_models=True` returns `(frame, fitted clones)`, the
     clones as fitted for the last window (e.g. for their training history). Covariate
     columns that the models list are read from `df`; `static_df` holds static covariates.
-    The frame's `attrs["models"]` lists the model aliases, for `evaluate`.
+    The frame's `attrs["models"]` lists the model aliases, for `evaluate`. `freq` (default:
+    the one the models were given, which must agree) is `df`'s frequency, else inferred.
     """
     cols = cols or Columns()
     h, n_windows = _positive_int("h", h), _positive_int("n_windows", n_windows)
     step_size = h if step_size is None else _positive_int("step_size", step_size)
     models = _check_models(models, h, cols)
-    panel = from_frame(df, cols)  # validation; also gives lengths and the frequency
+    freq = common_freq(models, freq)
+    panel = from_frame(df, cols, freq)  # validation; also gives lengths and the frequency
     frame = panel.to_frame(cols)
     exog = _covariate_columns(models, static_df)
     if exog:  # the covariate columns, in the panel's row order
@@ -83,7 +86,7 @@ def cross_validation(
         block = future.assign(cutoff=future[cols.id].map(cutoff))
         for i, model in enumerate(models):
             if refit or w == 0:
-                fitted[i] = _fit(clone(model), history, static_df, cols)
+                fitted[i] = _fit(clone(model), history, static_df, cols, freq)
             fc = _window_forecast(fitted[i], history, future, cols, after)
             block = block.merge(fc, on=[cols.id, cols.time], how="left")
             _check_forecast_rows(block, fitted[i].alias_, cols)
@@ -115,16 +118,17 @@ def _covariate_columns(models, static_df) -> list[str]:
     if names or static_df is not None:
         for model, ls in zip(models, lists, strict=True):
             if ls is None:
-                warnings.warn(
-                    f"{model.alias_} cannot use covariates; it forecasts from y alone",
-                    stacklevel=3,
-                )
+                msg = f"{model.alias_} cannot use covariates; it forecasts from y alone"
+                warnings.warn(msg, stacklevel=3)
     return names
 
 
-def _fit(model, history, static_df, cols):
-    """Fit a clone on a window's history; static covariates go to models that list them."""
+def _fit(model, history, static_df, cols, freq=None):
+    """Fit a clone on a window's history; static covariates go to models that list them, the
+    backtest's `freq` to those that have none."""
     kw = dict(id_col=cols.id, time_col=cols.time, target_col=cols.target)
+    if freq is not None and "freq" in model.get_params() and model.freq is None:
+        model.set_params(freq=freq)
     lists = exog_lists(model)
     if lists and lists[2]:
         kw["static_df"] = static_df

@@ -33,10 +33,11 @@ class Baseline(Estimator):
     min_length = 2
     _fitted_attr = "panel_"
 
-    def __init__(self, horizon: int, season_length: int | None = None, alias: str | None = None):
+    def __init__(self, horizon: int, season_length: int | None = None, alias=None, freq=None):
         self.horizon = horizon
         self.season_length = season_length
         self.alias = alias
+        self.freq = freq  # as HistForecaster's: None infers it from the data
 
     @property
     def alias_(self) -> str:
@@ -52,7 +53,7 @@ class Baseline(Estimator):
                 f"season_length must be a positive integer or None; got {self.season_length!r}"
             )
         columns = Columns(id_col, time_col, target_col)
-        panel = from_frame(df, columns)
+        panel = from_frame(df, columns, self.freq)
         self.columns_, self.panel_ = columns, panel
         self.season_length_ = self.season_length or season_length(panel.freq)
         self.exog_ = self._history_exog(df, panel, columns)
@@ -172,8 +173,9 @@ class ARIMA(Baseline):
     name = "ARIMA"
     min_length = 10
 
-    def __init__(self, horizon: int, season_length=None, alias=None, futr_exog_list=None):
-        super().__init__(horizon, season_length, alias)
+    def __init__(self, horizon: int, season_length=None, alias=None, futr_exog_list=None,
+                 freq=None):  # fmt: skip
+        super().__init__(horizon, season_length, alias, freq)
         self.futr_exog_list = futr_exog_list
 
     def _history_exog(self, df, panel, cols):

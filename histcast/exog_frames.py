@@ -20,7 +20,7 @@ import pandas as pd
 
 from .frequency import show
 from .panel import Columns, from_frame, refuse_duplicate_columns
-from .timestamps import parse_timestamps
+from .timestamps import kinds, parse_timestamps
 
 
 def _check_frame(frame, where: str, need: list[str], listed: list[str], what: str) -> None:
@@ -77,6 +77,7 @@ def future_frame(futr_df, names, ids, fut_ds: np.ndarray, cols: Columns) -> pd.D
             f"futr_df holds column(s) {extra} the model was not fitted with (its futr_exog_list "
             f"is {names}); pass futr_df[[{cols.id!r}, {cols.time!r}, *futr_exog_list]]"
         )
+    _same_kind(futr_df[cols.id], ids, "futr_df", cols.id)
     t = _parse_time(futr_df, fut_ds, "futr_df", cols)
     right = pd.DataFrame({"_id": futr_df[cols.id].to_numpy(), "_t": t, "_row": range(len(t))})
     dup = right.duplicated(["_id", "_t"]).to_numpy()
@@ -115,6 +116,7 @@ def static_frame(static_df, names, ids, cols: Columns, strict: bool) -> pd.DataF
             f"stat_exog_list is {names})"
         )
     id_col = static_df[cols.id]
+    _same_kind(id_col, ids, "static_df", cols.id)
     dup = id_col.duplicated(keep=False).to_numpy()
     if dup.any():
         raise ValueError(
@@ -128,6 +130,16 @@ def static_frame(static_df, names, ids, cols: Columns, strict: bool) -> pd.DataF
             + (f" (and {int((pos < 0).sum()) - 5} more)" if (pos < 0).sum() > 5 else "")
         )
     return static_df[names].iloc[pos].reset_index(drop=True)
+
+
+def _same_kind(col: pd.Series, ids: np.ndarray, where: str, name: str) -> None:
+    """TypeError when `where`'s ids are of another kind than df's (True would match 1)."""
+    theirs, ours = kinds(col.dropna().to_numpy()), kinds(ids)
+    if theirs and theirs != ours:
+        raise TypeError(
+            f"{where}'s {name!r} values are {'/'.join(sorted(theirs))}, df's are "
+            f"{'/'.join(sorted(ours))}: make them one type"
+        )
 
 
 def kind_of(raw: pd.Series, name: str, where: str) -> str:

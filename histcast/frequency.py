@@ -137,8 +137,25 @@ def check_regular(ids, ds: np.ndarray, indptr: np.ndarray, freq):
         if not bad.any():
             return offset
         first_bad = bad if first_bad is None else first_bad
-    _raise_irregular(ids, first_bad, _name(candidates[0]))  # the best guess names the culprit
+    hint = _holiday_hint(ds, indptr, first_bad)
+    _raise_irregular(ids, first_bad, _name(candidates[0]), hint)  # the best guess names it
     raise AssertionError("unreachable")
+
+
+def _holiday_hint(ds: np.ndarray, indptr: np.ndarray, bad: np.ndarray) -> str:
+    """For weekday-only dates with weekdays missing (holidays): how to say so with freq=."""
+    s = int(np.argmax(bad))
+    days = pd.DatetimeIndex(ds[indptr[s] : indptr[s + 1]])
+    if (days.dayofweek >= 5).any() or (days != days.normalize()).any():
+        return ""
+    missing = pd.bdate_range(days[0], days[-1]).difference(days)
+    if not 0 < len(missing) <= max(1, len(days) // 10):
+        return ""
+    dates = ", ".join(f"'{d.date()}'" for d in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    return (
+        f"; its dates are weekdays with {len(missing)} missing (holidays?): pass "
+        f"freq=pd.offsets.CustomBusinessDay(holidays=[{dates}])"
+    )
 
 
 def _candidates(ds: np.ndarray, indptr: np.ndarray) -> list:
@@ -239,12 +256,12 @@ def _name(offset) -> str:
     return f"frequency {offset.freqstr!r}" if hasattr(offset, "freqstr") else repr(offset)
 
 
-def _raise_irregular(ids, bad: np.ndarray, what: str) -> None:
+def _raise_irregular(ids, bad: np.ndarray, what: str, hint: str = "") -> None:
     if bad.any():
         raise ValueError(
             f"series {show(ids[np.argmax(bad)])!r} has irregular timestamps for {what} "
             "(gaps, uneven steps or a start off the frequency's anchor); reindex it to a regular "
-            "grid with NaN for missing y"
+            "grid with NaN for missing y" + hint
         )
 
 
@@ -294,3 +311,19 @@ def freq_from_json(obj) -> pd.DateOffset | int | None:
         n, normalize = int(obj.get("n", 1)), bool(obj.get("normalize", False))
         return pd.DateOffset(n=n, normalize=normalize, **obj["DateOffset"])
     raise ValueError(f"not a stored frequency: {obj!r}")
+
+
+def common_freq(models, freq=None):
+    """The frequency that `freq` and the models' `freq` attributes name (None when none does);
+    ValueError when they name different ones (an invalid one is left for `from_frame`)."""
+    given = [f for f in [freq, *(getattr(m, "freq", None) for m in models)] if f is not None]
+
+    def key(f):
+        try:
+            return int(f) if is_int_step(f) else _as_offset(f)
+        except (TypeError, ValueError):
+            return repr(f)
+
+    if len({key(f) for f in given}) > 1:
+        raise ValueError(f"the models and freq= name different frequencies: {given}")
+    return given[0] if given else None

@@ -131,7 +131,10 @@ def ids_from_json(entry) -> np.ndarray:
         if dtype == "object":
             return np.array(stamps, dtype=object)
         return pd.DatetimeIndex(stamps).as_unit("ns").to_numpy().astype(dtype)
-    return np.array(values, dtype=object if dtype == "object" else None)
+    try:  # the ids' own dtype: int8 ids stay int8, float32 ones float32 (exactly)
+        return np.array(values, dtype=np.dtype(dtype))
+    except TypeError:
+        return np.array(values)
 
 
 def load(cls, path, device: str = "auto"):

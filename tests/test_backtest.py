@@ -325,3 +325,32 @@ def test_stacked_cross_validation_frames_are_refused_not_scored_nan(panel, cv_sn
     stacked.attrs = {}
     with pytest.raises(ValueError, match="no forecast in .* rows.*merge the frames"):
         evaluate(stacked, panel)
+
+
+def test_a_frequency_inference_cannot_find_is_taken_from_freq():
+    # business days with a holiday: regular only for the custom offset that knows the holiday
+    cbd = pd.offsets.CustomBusinessDay(holidays=["2024-03-29"])
+    ds = pd.date_range("2024-01-01", periods=70, freq=cbd)  # to 9 April
+    df = pd.DataFrame({"unique_id": "a", "ds": ds, "y": np.arange(70.0)})
+    with pytest.raises(ValueError, match="irregular"):
+        cross_validation(SeasonalNaive(5, season_length=1), df, h=5)
+    models = [SeasonalNaive(5, season_length=1), HistForecaster(5, max_steps=2, verbose=False)]
+    cv = cross_validation(models, df, h=5, n_windows=4, freq=cbd)
+    # the window after the holiday's week skips it: Thursday 28 March -> Monday 1 April
+    assert pd.Timestamp("2024-03-29") not in set(cv["ds"])
+    assert pd.Timestamp("2024-04-01") in set(cv["ds"])
+    # the naive forecast is the value at the cutoff, so the grid is the caller's
+    at = df.set_index("ds")["y"]
+    np.testing.assert_array_equal(cv["SeasonalNaive"], at[cv["cutoff"]].to_numpy())
+    assert all(m.freq is None for m in models)  # the caller's models are unchanged
+    own = cross_validation(SeasonalNaive(5, season_length=1, freq=cbd), df, h=5, n_windows=4)
+    pd.testing.assert_frame_equal(own, cv.drop(columns=[c for c in cv if "HistTCN" in c]))
+
+
+def test_models_naming_different_frequencies_are_refused(panel):
+    models = [SeasonalNaive(3, freq="D"), SeasonalNaive(3, freq="B", alias="other")]
+    with pytest.raises(ValueError, match="different frequencies"):
+        cross_validation(models, panel, h=3)
+    with pytest.raises(ValueError, match="different frequencies"):
+        cross_validation(SeasonalNaive(3, freq="D"), panel, h=3, freq="h")
+    cross_validation(SeasonalNaive(3, freq="D"), panel, h=3, freq=pd.offsets.Day())  # the same

@@ -123,7 +123,7 @@ def test_baseline_params_round_trip_and_clone(small_panel, model):
     est = model(horizon=4, season_length=24, alias="mine")
     params = est.get_params()
     exog = {"futr_exog_list": None} if model is ARIMA else {}  # ARIMA takes covariates
-    assert params == {"horizon": 4, "season_length": 24, "alias": "mine", **exog}
+    assert params == {"horizon": 4, "season_length": 24, "alias": "mine", "freq": None, **exog}
     assert est.set_params(horizon=6) is est and est.horizon == 6
     assert model(**est.get_params()).get_params() == est.get_params()
     with pytest.raises(ValueError, match="invalid parameter 'horizn'"):

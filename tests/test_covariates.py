@@ -299,3 +299,21 @@ def test_baselines_without_covariates_say_so_once(frames):
     with pytest.warns(UserWarning, match="SeasonalNaive cannot use covariates") as record:
         cross_validation(models, df, h=H, n_windows=3)
     assert sum("cannot use covariates" in str(w.message) for w in record) == 1
+
+
+def test_ids_of_another_type_never_match_covariate_rows(frames):
+    # True == 1 and hash(True) == hash(1): a merge would match a boolean id to series 1
+    df, futr, static = make_frames(lengths=(40, 30))
+    to_int, to_bool = {"s0": 0, "s1": 1}, {"s0": False, "s1": True}
+    model = HistForecaster(horizon=H, **LISTS, **FAST).fit(
+        df.assign(unique_id=df.unique_id.map(to_int)),
+        static_df=static.iloc[:2].assign(unique_id=[0, 1]),
+    )
+    with pytest.raises(TypeError, match="futr_df's 'unique_id' values are bool, df's are number"):
+        model.forecast(futr_df=futr.assign(unique_id=futr.unique_id.map(to_bool)))
+    with pytest.raises(TypeError, match="static_df's 'unique_id' values are bool"):
+        model.forecast(
+            futr_df=futr.assign(unique_id=futr.unique_id.map(to_int)),
+            static_df=static.iloc[:2].assign(unique_id=[False, True]),
+        )
+    model.forecast(futr_df=futr.assign(unique_id=futr.unique_id.map(to_int)))  # ints: fine

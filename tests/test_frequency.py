@@ -124,3 +124,18 @@ def test_forecasts_up_to_2262_are_given():
         future_timestamps(last, pd.offsets.Day(), 101)
     with pytest.raises(ValueError, match="largest int64.*shorten the horizon"):
         future_timestamps(np.array([2**62]), 2**61, 2)
+
+
+def test_business_days_with_holidays_say_how_to_pass_them():
+    cbd = pd.offsets.CustomBusinessDay(holidays=["2024-03-29", "2024-04-01"])
+    ds = pd.date_range("2024-01-02", periods=70, freq=cbd)
+    df = pd.DataFrame({"unique_id": "a", "ds": ds, "y": 1.0})
+    with pytest.raises(ValueError, match=r"holidays=\['2024-03-29', '2024-04-01'\]"):
+        from_frame(df)
+    panel = from_frame(df, freq=cbd)
+    assert list(panel.future_ds(2)[0]) == list(pd.to_datetime(["2024-04-11", "2024-04-12"]))
+    # a weekly series with a gap is not business days: no such hint
+    weekly = df.assign(ds=pd.date_range("2024-01-01", periods=70, freq="W-MON"))
+    with pytest.raises(ValueError, match="irregular") as err:
+        from_frame(weekly.drop(index=5))
+    assert "holidays" not in str(err.value)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from histcast.forecaster import HistForecaster
+from histcast.persistence import ids_from_json, ids_to_json
 
 FAST = dict(max_epochs=2, steps_per_epoch=5, hidden_size=16, n_bins=30, verbose=False)
 
@@ -180,3 +181,20 @@ def test_timestamp_ids_keep_nanoseconds_and_zones(small_panel, tmp_path):
         pd.testing.assert_frame_equal(loaded.forecast(), model.forecast())
         assert loaded.forecast()["unique_id"].nunique() == 3
         assert len(df.merge(loaded.forecast(), on="unique_id")) > 0
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.array([3, -1, 2], dtype=np.int8),
+        np.array([7, 65535], dtype=np.uint16),
+        np.array([0.1, 1e-7, 3.0], dtype=np.float32),  # not exact in float64's shortest decimal
+        np.array([True, False]),
+        np.array(["a", "bb"]),
+        np.array(["a", "bb"], dtype=object),
+    ],
+)
+def test_ids_keep_their_dtype_through_json(ids):
+    back = ids_from_json(json.loads(json.dumps(ids_to_json(ids))))
+    assert back.dtype == ids.dtype
+    np.testing.assert_array_equal(back, ids)

@@ -14,7 +14,9 @@ against its level, per model).
 
 `--validation` scores on the validation split instead (each training series without its last
 h points, scored on them; the exchange rates without their 5 test windows), to choose
-settings without the test sets; `--hist key=value ...` sets HistForecaster arguments (its
+settings without the test sets; `--validation 1` on a second fold one horizon earlier (the
+last 2h points of each training series cut, scored on the first h of them; the exchange rates
+without 10 windows); `--hist key=value ...` sets HistForecaster arguments (its
 rows are named after them) and `--name` the results file.
 """
 
@@ -81,10 +83,11 @@ def rolling_scores(model, df, season) -> tuple[pd.DataFrame, dict, float]:
     return cv, scores, seconds
 
 
-def validation_split(df: pd.DataFrame, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each series without its last h points, and those points."""
-    last = df.groupby("unique_id").cumcount(ascending=False) < h
-    return df[~last].reset_index(drop=True), df[last].reset_index(drop=True)
+def validation_split(df: pd.DataFrame, h: int, fold: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each series without its last (fold + 1) h points, and the first h of those points."""
+    back = df.groupby("unique_id").cumcount(ascending=False)
+    test = (back >= fold * h) & (back < (fold + 1) * h)
+    return df[back >= (fold + 1) * h].reset_index(drop=True), df[test].reset_index(drop=True)
 
 
 def hist_params(items: list[str]) -> dict:
@@ -99,21 +102,22 @@ def hist_params(items: list[str]) -> dict:
     return out
 
 
-def run_set(name: str, seeds, baselines, validation=False, extra=None, prefix="suite") -> dict:
+def run_set(name: str, seeds, baselines, validation=None, extra=None, prefix="suite") -> dict:
+    """Score `name`'s test split, or validation fold `validation` (0, 1) when given."""
     info, extra = FROM_DIR[name], extra or {}
     if name == "exchange_rate":
         df, _ = load_dataset(name, data_dir(name))
         h = EXCHANGE["h"]
-        if validation:
-            df = validation_split(df, h * EXCHANGE["n_windows"])[0]
+        if validation is not None:
+            df = validation_split(df, h * EXCHANGE["n_windows"] * (validation + 1))[0]
 
         def score(m):
             return rolling_scores(m, df, info.season_length)
     else:
         train, test = load_split(name, data_dir(name))
         h = info.horizon
-        if validation:
-            train, test = validation_split(train, h)
+        if validation is not None:
+            train, test = validation_split(train, h, validation)
 
         def score(m):
             return split_scores(m, train, test, info.season_length)
@@ -185,14 +189,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--baselines", default="ets,theta,snaive",
                         help="comma list from " + ",".join(BASELINES))  # fmt: skip
-    parser.add_argument("--validation", action="store_true", help="score the validation split")
+    parser.add_argument("--validation", type=int, nargs="?", const=0, default=None,
+                        help="score validation fold 0 (the default) or 1")  # fmt: skip
     parser.add_argument("--hist", nargs="*", default=[], help="HistForecaster key=value")
     parser.add_argument("--name", default=None, help="results file (suite / suite_validation)")
     parser.add_argument("--keep-baselines", action="store_true",
                         help="keep the baselines' rows of a set's previous run")  # fmt: skip
     args = parser.parse_args()
     baselines = [b for b in args.baselines.split(",") if b]
-    name_ = args.name or ("suite_validation" if args.validation else "suite")
+    name_ = args.name or ("suite" if args.validation is None else "suite_validation")
     path = RESULTS / f"{name_}.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     sets = dict(old.get("sets", {}))
