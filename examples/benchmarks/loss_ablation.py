@@ -17,6 +17,7 @@ figure results/loss_ablation.png (validation CRPS and gradient norm per epoch, m
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--only", nargs="*", help="run only these variants")
+    parser.add_argument("--only", nargs="*", help="run these variants, keep the others' runs")
     args = parser.parse_args()
     root = data_dir()
     if root is None:
@@ -119,6 +120,12 @@ def main() -> None:
                                                           args.steps, teacher)}  # fmt: skip
             runs.append(row)
             print(f"{name:30s} seed {seed}: " + " ".join(f"{k} {row[k]:.4g}" for k in KEYS))
+    if args.only:  # keep the other variants' runs of the previous file
+        old = RESULTS / "loss_ablation.json"
+        kept = json.loads(old.read_text())["runs"] if old.exists() else []
+        runs = [r for r in kept if r["variant"] not in args.only] + runs
+        order = {name: i for i, name in enumerate(VARIANTS)}
+        runs.sort(key=lambda r: order.get(r["variant"], len(order)))
     frame = pd.DataFrame(runs).groupby("variant", sort=False)[KEYS].agg(["mean", "std"])
     frame.columns = [f"{a}_{b}" for a, b in frame.columns]
     table = markdown(frame)

@@ -84,10 +84,14 @@ def rolling_scores(model, df, season) -> tuple[pd.DataFrame, dict, float]:
 
 
 def validation_split(df: pd.DataFrame, h: int, fold: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each series without its last (fold + 1) h points, and the first h of those points."""
+    """Each series without its last (fold + 1) h points, and the first h of those points;
+    series that would keep fewer than 2 points are left out of the fold."""
     back = df.groupby("unique_id").cumcount(ascending=False)
-    test = (back >= fold * h) & (back < (fold + 1) * h)
-    return df[back >= (fold + 1) * h].reset_index(drop=True), df[test].reset_index(drop=True)
+    cut = (fold + 1) * h
+    df = df[df.groupby("unique_id")["y"].transform("size") >= cut + 2]
+    back = back[df.index]
+    test = (back >= fold * h) & (back < cut)
+    return df[back >= cut].reset_index(drop=True), df[test].reset_index(drop=True)
 
 
 def hist_params(items: list[str]) -> dict:
