@@ -84,10 +84,9 @@ class HistForecaster(Estimator):
             and gradient-norm clipping.
         batch_size, max_epochs, steps_per_epoch, max_steps: windows per batch, and the budget
             T of max_epochs x steps_per_epoch batches (or `max_steps`).
-        max_passes: when T would pass over the training windows more than this, or than
-            120 / horizon (each pass makes every value the target of `horizon` windows), but
-            at most 100 times (beyond that `val_size="auto"` holds out and stops early), train
-            for that many passes instead (`training.fit_budget`); None: always T.
+        max_passes: when T would pass over the training windows more than this (but at most
+            100 times, beyond which `val_size="auto"` holds out and stops early), train for
+            this many passes instead (`training.fit_budget`); None: always T.
         early_stopping_patience: epochs without a better validation CRPS before stopping.
         val_size: points held out per series for early stopping: `"auto"` (`horizon` points
             when the budget exceeds 100 passes over the windows, else none), None (`horizon`)
@@ -200,7 +199,7 @@ class HistForecaster(Estimator):
         config = self._model_config(panel.freq, covariates)
         cfg, device = self._train_config(), self._device()
         val_size = holdout_size(self.val_size, self.horizon, cfg, panel.lengths)
-        cfg = fit_budget(cfg, panel.lengths, self.horizon)
+        cfg = fit_budget(cfg, panel.lengths)
         train_panel, holds_out = split_holdout(panel, val_size)
         train = training_windows(train_panel.indptr, train_panel.lengths)
         if len(train) == 0:

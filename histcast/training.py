@@ -19,7 +19,6 @@ from .distributions import Histogram
 
 SCHEDULES = ("cosine", "constant")
 MAX_PASSES = 100  # more passes over the training windows than this: hold out, stop early
-MAX_TARGET_USES = 120  # most times the budget makes each observation a training target
 
 
 @dataclass
@@ -52,29 +51,22 @@ def passes(cfg: TrainConfig, lengths: np.ndarray) -> float:
     return cfg.total_steps * cfg.batch_size / max(1, int(np.sum(lengths - 1)))
 
 
-def pass_cap(cfg: TrainConfig, horizon: int) -> float | None:
-    """Most passes over the training windows: `max_passes`, and `MAX_TARGET_USES` / H, since
-    each pass makes every observation the target of H windows (exchange rates, h=30: 4)."""
-    return None if cfg.max_passes is None else min(cfg.max_passes, MAX_TARGET_USES / horizon)
+def fit_budget(cfg: TrainConfig, lengths: np.ndarray) -> TrainConfig:
+    """The budget that follows the amount of data, three regimes by the passes P that T makes:
 
-
-def fit_budget(cfg: TrainConfig, lengths: np.ndarray, horizon: int = 1) -> TrainConfig:
-    """The budget that follows the amount of data, three regimes by the passes P that T makes,
-    with the cap c = `pass_cap(cfg, horizon)`:
-
-    - P <= c (large data, e.g. M4 hourly: 2 passes, c = 2.5): T as configured;
-    - c < P <= `MAX_PASSES` (medium, e.g. M3 yearly: 56 passes over 14k windows, c = 10):
-      cut to c passes, ceil(c x sum(lengths - 1) / batch) steps, over which the cosine
-      schedule then runs;
+    - P <= `max_passes` (large data, e.g. M4 hourly: 2): T as configured;
+    - `max_passes` < P <= `MAX_PASSES` (medium, e.g. M3 yearly: 56 passes over 14k windows):
+      cut to `max_passes` passes, ceil(max_passes x sum(lengths - 1) / batch) steps (at least
+      max_passes / MAX_PASSES x T), over which the cosine schedule then runs;
     - P > `MAX_PASSES` (small data): T as configured, with a holdout and early stopping
       (`holdout_size`).
 
     `max_passes=None` keeps T everywhere.
     """
-    p, cap = passes(cfg, lengths), pass_cap(cfg, horizon)
-    if cap is None or p <= cap or p > MAX_PASSES:
+    p = passes(cfg, lengths)
+    if cfg.max_passes is None or p <= cfg.max_passes or p > MAX_PASSES:
         return cfg
-    steps = math.ceil(cap * max(1, int(np.sum(lengths - 1))) / cfg.batch_size)
+    steps = math.ceil(cfg.max_passes * max(1, int(np.sum(lengths - 1))) / cfg.batch_size)
     return replace(cfg, max_steps=min(steps, cfg.total_steps))
 
 

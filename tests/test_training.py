@@ -103,10 +103,6 @@ def test_budget_follows_the_amount_of_data_by_hand():
     assert fit_budget(cfg, np.array([5, 5])) == cfg
     assert fit_budget(TrainConfig(max_steps=100, batch_size=10, max_passes=None),
                       np.array([26, 26])).max_steps == 100  # fmt: skip
-    # each pass makes every value the target of H windows: at most 120 / H passes (H = 30: 4)
-    assert fit_budget(cfg, np.array([26, 26]), horizon=30).max_steps == 20  # 4 x 50 / 10
-    assert fit_budget(cfg, np.array([26, 26]), horizon=12) == fit_budget(cfg, np.array([26, 26]))
-    assert fit_budget(cfg, np.array([101] * 10), horizon=30) == cfg  # 1 pass: under the cap
     # max_epochs x steps_per_epoch is T when max_steps is unset; the cosine follows the cut
     cfg = TrainConfig(max_epochs=4, steps_per_epoch=25, batch_size=10, max_passes=10)
     cut = fit_budget(cfg, np.array([26, 26]))
