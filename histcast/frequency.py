@@ -122,7 +122,7 @@ def check_regular(ids, ds: np.ndarray, indptr: np.ndarray, freq):
         if freq is not None and freq <= 0:
             raise ValueError(f"freq={freq!r}: the integer step must be positive")
         steps, within = _steps_within(ds, indptr)
-        inferred = int(steps[within].min()) if within.any() else 1
+        inferred = int(_smallest(steps, within)[1]) if within.any() else 1
         step = int(freq) if freq is not None else inferred
         _raise_irregular(ids, _bad_series(indptr, within & (steps != step)), f"step {step}")
         return step
@@ -161,8 +161,7 @@ def _holiday_hint(ds: np.ndarray, indptr: np.ndarray, bad: np.ndarray) -> str:
 def _candidates(ds: np.ndarray, indptr: np.ndarray) -> list:
     """Frequencies to try, best first: pandas' inference, calendar offsets that step the
     longest series' first timestamp onto its second, k calendar months, one fixed step."""
-    t = ds.astype(np.int64)
-    steps, within = _steps_within(t, indptr)
+    steps, within = _steps_within(_as_int(ds), indptr)
     if not within.any():
         raise ValueError("cannot infer a frequency from one-point series; pass freq=")
     out = []
@@ -175,11 +174,10 @@ def _candidates(ds: np.ndarray, indptr: np.ndarray) -> list:
         if inferred is not None:
             out.append(_to_offset(inferred))
     out += _calendar(chunk[0], chunk[1])
-    smallest = np.flatnonzero(within)[np.argmin(steps[within])]
+    smallest, step = _smallest(steps, within)
     months = np.diff(ds[smallest : smallest + 2].astype("datetime64[M]").astype(np.int64))[0]
     if months > 0:  # checked from each series' start, so Jan 30, Feb 29, Mar 30 is monthly
         out.append(pd.DateOffset(months=int(months)))
-    step = int(steps[within].min())
     day = pd.offsets.Day().nanos
     out.append(pd.offsets.Day(step // day) if step % day == 0 else _to_offset(pd.Timedelta(step)))
     return out
@@ -221,8 +219,7 @@ def _off_grid(ds: np.ndarray, indptr: np.ndarray, offset) -> np.ndarray:
     A `pd.DateOffset(months=...)` step clips the day of month (Jan 30 + 1 month = Feb 29), so
     its k-th timestamp is taken from the first in one go; for every other offset, one step
     from the previous timestamp gives the same dates, and is cheaper."""
-    t = ds.astype(np.int64)
-    steps, within = _steps_within(t, indptr)
+    steps, within = _steps_within(_as_int(ds), indptr)
     if isinstance(offset, pd.offsets.Tick | pd.offsets.Day):  # fixed length on naive times
         return _bad_series(indptr, within & (steps != offset.nanos))
     lengths = np.diff(indptr)
@@ -243,6 +240,19 @@ def _steps_within(t: np.ndarray, indptr: np.ndarray):
     within = np.ones(len(steps), bool)
     within[indptr[1:-1] - 1] = False  # steps across series boundaries do not count
     return steps, within
+
+
+def _as_int(ds: np.ndarray) -> np.ndarray:
+    """Timestamps as int64 nanoseconds (or steps) without a copy where the dtype allows."""
+    return ds.view(np.int64) if ds.dtype == "datetime64[ns]" else np.asarray(ds, np.int64)
+
+
+def _smallest(steps: np.ndarray, within: np.ndarray) -> tuple[int, int]:
+    """Position and size of the smallest step inside a series (`within` has one); `steps`,
+    a fresh array of the caller's, gets its boundary steps overwritten (no masked copy)."""
+    steps[~within] = np.iinfo(np.int64).max
+    i = int(np.argmin(steps))
+    return i, int(steps[i])
 
 
 def _bad_series(indptr: np.ndarray, bad_steps: np.ndarray) -> np.ndarray:

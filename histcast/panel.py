@@ -136,15 +136,18 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
         raise TypeError(f"column {cols.id!r} holds ids that cannot be ordered: {err}") from err
     ds = np.asarray(ds)
     order = np.lexsort((ds.view(np.int64) if ds.dtype.kind == "M" else ds, codes))
-    codes, ds_arr = codes[order], ds[order]  # copies: by id, then time (stable)
+    # by id, then time (stable); each sorted copy replaces its original at once (peak memory)
+    codes = codes[order]
+    ds = ds[order]
+    values = np.asarray(y, np.float64)[order]
+    del order, y
     same_id = codes[1:] == codes[:-1]  # sorted: a series is a run of equal ids
-    dup = same_id & (ds_arr[1:] == ds_arr[:-1])
-    _check_duplicates(uniques, codes, ds_arr, dup, cols)
+    dup = same_id & (ds[1:] == ds[:-1])
+    _check_duplicates(uniques, codes, ds, dup, cols)
     starts = np.flatnonzero(np.concatenate([[True], ~same_id]))
     ids, indptr = np.asarray(uniques)[codes[starts]], np.append(starts, len(codes)).astype(np.int64)
     del codes, same_id, dup
-    freq = check_regular(ids, ds_arr, indptr, freq)
-    values = np.asarray(y, np.float64)[order]
+    freq = check_regular(ids, ds, indptr, freq)
     observed = np.add.reduceat(~np.isnan(values), indptr[:-1])
     short = ids[observed < min_obs]
     if len(short):
@@ -152,7 +155,7 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
             f"series {[show(i) for i in short[:5]]} have fewer than {min_obs} observed values"
             + (f" (and {len(short) - 5} more)" if len(short) > 5 else "")
         )
-    return Panel(ids, values, indptr, ds_arr, freq)
+    return Panel(ids, values, indptr, ds, freq)
 
 
 # -- columns ----------------------------------------------------------------------------------
