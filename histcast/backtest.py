@@ -124,11 +124,11 @@ def _covariate_columns(models, static_df) -> list[str]:
 
 
 def _fit(model, history, static_df, cols, freq=None):
-    """Fit a clone on a window's history; static covariates go to models that list them, the
-    backtest's `freq` to those that have none."""
+    """Fit a clone on a window's history, given `static_df` and `freq` where it lacks them."""
     kw = dict(id_col=cols.id, time_col=cols.time, target_col=cols.target)
-    if freq is not None and "freq" in model.get_params() and model.freq is None:
-        model.set_params(freq=freq)
+    own = getattr(model, "forecaster", model)  # the clone's: deep copies, never the caller's
+    if freq is not None and "freq" in own.get_params() and own.freq is None:
+        own.set_params(freq=freq)
     lists = exog_lists(model)
     if lists and lists[2]:
         kw["static_df"] = static_df

@@ -62,6 +62,11 @@ class HistEnsemble(Estimator):
         """The template's horizon (what `cross_validation` checks)."""
         return self.forecaster.horizon
 
+    @property
+    def freq(self):
+        """The template's `freq` (what `cross_validation` reads)."""
+        return self.forecaster.freq
+
     def members(self) -> list[HistForecaster]:
         """The M unfitted members: clones of the template with their seed and encoder."""
         self._check_params()

@@ -5,6 +5,7 @@ import pytest
 from histcast import metrics
 from histcast.backtest import LEVELS, _scales, cross_validation, evaluate
 from histcast.baselines import SeasonalNaive
+from histcast.ensemble import HistEnsemble
 from histcast.estimator import NotFittedError
 from histcast.forecaster import HistForecaster
 from histcast.panel import Columns, from_frame
@@ -343,6 +344,9 @@ def test_a_frequency_inference_cannot_find_is_taken_from_freq():
     at = df.set_index("ds")["y"]
     np.testing.assert_array_equal(cv["SeasonalNaive"], at[cv["cutoff"]].to_numpy())
     assert all(m.freq is None for m in models)  # the caller's models are unchanged
+    ens = HistEnsemble(HistForecaster(5, max_steps=2, verbose=False), n_members=2)
+    cross_validation(ens, df, h=5, freq=cbd)  # an ensemble's template gets it too
+    assert ens.forecaster.freq is None
     own = cross_validation(SeasonalNaive(5, season_length=1, freq=cbd), df, h=5, n_windows=4)
     pd.testing.assert_frame_equal(own, cv.drop(columns=[c for c in cv if "HistTCN" in c]))
 
