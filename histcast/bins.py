@@ -79,15 +79,30 @@ def fences(q_lo, q_hi, min_width=None):
     return q_lo - w, q_hi + w
 
 
-def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None = None):
+def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None = None,
+                  block: int = 1 << 22):  # fmt: skip
     """Per-series robust support from packed histories (NaN ignored): two float64 `(S,)`.
 
     `margin=None` gives the raw robust range; a number applies `widen` with that margin and
     the series' own span. A series whose robust range is one value (all but a few points
     equal, e.g. rare demands) gets its full [min, max]: those few are all it varies by. Series
-    without an observed value get (0, 0).
+    without an observed value get (0, 0). Computed over blocks of whole series of about
+    `block` points.
     """
-    v = values.astype(np.float64)
+    n_series, lo, hi = len(indptr) - 1, *np.zeros((2, len(indptr) - 1))
+    # blocks of whole series of about `block` points: the sort's temporaries stay that size
+    cuts = np.searchsorted(indptr, np.arange(block, indptr[-1], block), "right") - 1
+    ends = np.unique(np.append(cuts, n_series))
+    for a, b in zip(np.concatenate([[0], ends[:-1]]), ends, strict=True):
+        if b > a:
+            rows = slice(indptr[a], indptr[b])
+            lo[a:b], hi[a:b] = _robust_ranges(values[rows], indptr[a : b + 1] - indptr[a])
+    return (lo, hi) if margin is None else widen(lo, hi, margin, hi - lo)
+
+
+def _robust_ranges(values: np.ndarray, indptr: np.ndarray):
+    """`series_ranges` of one block of series (raw ranges)."""
+    v = np.asarray(values, dtype=np.float64)
     s = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     order = np.lexsort((v, s))  # by series, then value; NaN last within a series
     ordered = v[order]
@@ -105,8 +120,7 @@ def series_ranges(values: np.ndarray, indptr: np.ndarray, margin: float | None =
     lo, hi = pick(first + below), pick(last - above)
     flat = lo == hi  # all but a few points equal: the few are the series' spread, not spikes
     lo, hi = np.where(flat, pick(first), lo), np.where(flat, pick(last), hi)
-    lo, hi = np.where(n > 0, lo, 0.0), np.where(n > 0, hi, 0.0)
-    return (lo, hi) if margin is None else widen(lo, hi, margin, hi - lo)
+    return np.where(n > 0, lo, 0.0), np.where(n > 0, hi, 0.0)
 
 
 def window_ranges(context: torch.Tensor, series=None):

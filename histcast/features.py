@@ -41,14 +41,20 @@ def n_features(freq) -> int:
     return 2 * len(cycles(freq))
 
 
-def calendar_features(ds: np.ndarray, freq) -> np.ndarray:
-    """sin/cos of each cycle's phase: `ds (...)` -> float32 `(..., 2 * n_cycles)`."""
-    periods = cycles(freq)
-    if not periods:
-        return np.zeros((*np.shape(ds), 0), np.float32)
-    days = np.asarray(ds, dtype="datetime64[ns]").astype(np.int64) / NS_PER_DAY
-    phase = 2 * np.pi * days[..., None] / np.asarray(periods)
-    return np.concatenate([np.sin(phase), np.cos(phase)], -1).astype(np.float32)
+def calendar_features(ds: np.ndarray, freq, chunk: int = 1 << 20) -> np.ndarray:
+    """sin/cos of each cycle's phase: `ds (...)` -> float32 `(..., 2 * n_cycles)`.
+
+    Computed in float64 over `chunk` timestamps at a time, so that a large panel's features
+    need their float32 result and not five float64 temporaries of its size."""
+    periods, shape = np.asarray(cycles(freq)), np.shape(ds)
+    if not len(periods):
+        return np.zeros((*shape, 0), np.float32)
+    ns = np.asarray(ds, dtype="datetime64[ns]").reshape(-1).view(np.int64)
+    out, n = np.empty((len(ns), 2 * len(periods)), np.float32), len(periods)
+    for i in range(0, len(ns), chunk):
+        phase = 2 * np.pi * (ns[i : i + chunk] / NS_PER_DAY)[:, None] / periods
+        out[i : i + chunk, :n], out[i : i + chunk, n:] = np.sin(phase), np.cos(phase)
+    return out.reshape(*shape, 2 * n)
 
 
 def season_length(freq) -> int:

@@ -212,7 +212,11 @@ class HistForecaster(Estimator):
             self.margin,
         )
         windows = self._windows(config, margin)
-        full = Packed.from_panel(panel, panel.freq, device, ranges=data.ranges, exog=exog)
+        full = (
+            Packed.from_panel(panel, panel.freq, device, ranges=data.ranges, exog=exog)
+            if val_size
+            else data  # nothing held out: the same panel
+        )
         val = last_windows(panel.indptr, val_size).take(np.flatnonzero(holds_out))
         chunks = np.array_split(np.arange(len(val)), max(1, len(val) // 1024))
         val_batches = [windows(full, val.take(c)) for c in chunks] if val_size and len(val) else []
@@ -264,21 +268,21 @@ class HistForecaster(Estimator):
         """Forecast histograms of windows `wins` (W of them): batch shape `(W, H)`, on the CPU.
         fut_feats `(W, H, F)` and fut_exog `(W, H, Ef)` (or None) describe the future steps.
         Under torchrun each rank forecasts a contiguous share of the windows; all are gathered."""
-        windows, probs, edges = self._windows(self.config_, self.margin_), [], []
+        windows = self._windows(self.config_, self.margin_)
         shares = np.array_split(np.arange(len(wins)), distributed.world_size())
         mine = shares[distributed.rank()]
+        counts, (h, k) = [len(s) for s in shares], (self.config_.horizon, self.config_.n_bins)
+        f64 = dict(dtype=torch.float64, device=next(self.model_.parameters()).device)
+        probs = torch.empty(len(mine), h, k, **f64)  # filled in place: no second copy
+        edges = torch.empty(len(mine), 1, k + 1, **f64)
         self.model_.eval()
         with torch.no_grad():
             for chunk in np.array_split(mine, max(1, len(mine) // 2048)) if len(mine) else []:
                 fut_x = None if fut_exog is None else fut_exog[chunk]
                 batch = windows(data, wins.take(chunk), fut_feats[chunk], fut_x)
-                probs.append(self.model_.probs(self.model_(*batch.inputs)[0]).double())
-                edges.append(batch.edges(self.config_.n_bins))
-        counts, (h, k) = [len(s) for s in shares], (self.config_.horizon, self.config_.n_bins)
-        device = next(self.model_.parameters()).device
-        f64 = dict(dtype=torch.float64, device=device)  # a rank with no share: empty tensors
-        probs = torch.cat(probs) if probs else torch.zeros(0, h, k, **f64)
-        edges = torch.cat(edges) if edges else torch.zeros(0, 1, k + 1, **f64)
+                rows = slice(chunk[0] - mine[0], chunk[-1] + 1 - mine[0])
+                probs[rows] = self.model_.probs(self.model_(*batch.inputs)[0])
+                edges[rows] = batch.edges(self.config_.n_bins)
         if getattr(self, "calibration_", None) is not None:
             probs = calibration.apply_map(probs, self.calibration_)
         probs = distributed.gather_rows(probs, counts)

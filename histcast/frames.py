@@ -147,12 +147,18 @@ def quantile_frame(index, alias, mean, q, quantiles, level) -> pd.DataFrame:
     return out
 
 
-def forecast_frame(index, dist, alias, quantiles, level) -> pd.DataFrame:
+def forecast_frame(index, dist, alias, quantiles, level, chunk=1 << 22) -> pd.DataFrame:
     """Point (mean), median, interval and quantile columns of a distribution `dist` of batch
-    shape `(S, H)` (a `Histogram`, or anything with `.mean` and `.quantile(levels)`)."""
+    shape `(S, H)` (a `Histogram`, or anything with `.mean` and `.quantile(levels)` that slices
+    along S). Computed over blocks of series of about `chunk` bin values, so the `(S, H, K)`
+    temporaries of the quantile search stay that size."""
     levels = forecast_levels(quantiles, level)
-    q = dist.quantile(levels).reshape(-1, len(levels)).cpu().numpy()
-    mean = dist.mean.reshape(-1).cpu().numpy()
+    n_series = dist.batch_shape[0]
+    size = max(1, dist.batch_shape.numel() * getattr(dist, "n_bins", 1))
+    step = max(1, n_series * chunk // size)
+    parts = [dist[i : i + step] for i in range(0, n_series, step)] if n_series else [dist]
+    q = np.concatenate([p.quantile(levels).reshape(-1, len(levels)).cpu().numpy() for p in parts])
+    mean = np.concatenate([p.mean.reshape(-1).cpu().numpy() for p in parts])
     return quantile_frame(index, alias, mean, q, quantiles, level)
 
 

@@ -100,10 +100,15 @@ class Panel:
 
     def drop_last(self, n_last: np.ndarray | int) -> Panel:
         """Panel without the last `n_last` points of each series (a training cut)."""
-        keep = self.lengths - np.broadcast_to(n_last, self.lengths.shape)
+        n_last = np.broadcast_to(n_last, self.lengths.shape).astype(np.int64)
+        keep = self.lengths - n_last
         if (keep < 1).any():
             raise ValueError("cannot cut every point of a series")
-        mask = np.arange(len(self.values)) < np.repeat(self.indptr[:-1] + keep, self.lengths)
+        if not n_last.any():
+            return self
+        mask = np.ones(len(self.values), bool)  # False at the last n_last[s] points of each s
+        first_cut = np.repeat(self.indptr[1:] - np.cumsum(n_last), n_last)
+        mask[first_cut + np.arange(n_last.sum())] = False
         indptr = np.concatenate([[0], np.cumsum(keep)])
         return Panel(self.ids, self.values[mask], indptr, self.ds[mask], self.freq)
 

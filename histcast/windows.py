@@ -39,17 +39,49 @@ class Windows:
         return Windows(self.series[idx], self.cutoff[idx])
 
 
-def training_windows(indptr: np.ndarray, n_train: np.ndarray, min_target: int = 1) -> Windows:
-    """Every cutoff whose target has at least `min_target` points inside the training part.
+@dataclass
+class TrainingWindows:
+    """Every training window of a panel, by number, without their index arrays: series s owns
+    the windows first[s] <= i < first[s+1], window i's cutoff is its (i - first[s])-th, at
+    global position start[s] + i - first[s]. `take(idx)` finds the series by binary search:
+    a 50-million-window panel costs two `(S,)` arrays instead of two `(W,)` ones.
+
+    start `(S,)` global position of each series' first cutoff; first `(S+1,)` cumulative
+    window counts."""
+
+    start: np.ndarray
+    first: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.first[-1])
+
+    def take(self, idx) -> Windows:
+        idx = np.asarray(idx, dtype=np.int64)
+        series = np.searchsorted(self.first, idx, "right") - 1
+        return Windows(series, self.start[series] + idx - self.first[series])
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.first)
+
+    @property
+    def series(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.start)), self.counts)
+
+    @property
+    def cutoff(self) -> np.ndarray:
+        return self.take(np.arange(len(self))).cutoff
+
+
+def training_windows(indptr: np.ndarray, n_train: np.ndarray, min_target: int = 1):
+    """Every cutoff whose target has at least `min_target` points inside the training part,
+    as `TrainingWindows`.
 
     indptr `(S+1,)`; n_train `(S,)`: points of each series usable for training (its head).
     Series s gives cutoffs at local positions 0 .. n_train[s] - 1 - min_target.
     """
-    counts = np.maximum(np.asarray(n_train) - min_target, 0)
-    series = np.repeat(np.arange(len(counts)), counts)
-    first = np.repeat(np.cumsum(counts) - counts, counts)
-    local = np.arange(counts.sum()) - first
-    return Windows(series, indptr[:-1][series] + local)
+    counts = np.maximum(np.asarray(n_train, dtype=np.int64) - min_target, 0)
+    return TrainingWindows(np.asarray(indptr[:-1]), np.concatenate([[0], np.cumsum(counts)]))
 
 
 def last_windows(indptr: np.ndarray, back: np.ndarray | int = 0) -> Windows:
@@ -77,16 +109,23 @@ def recency_weights(win: Windows, indptr: np.ndarray, halflife: float | None):
     return 0.5 ** (age / halflife)
 
 
-def margin_sample(win: Windows, indptr: np.ndarray, context_length: int, seed: int, n=20_000):
+def margin_sample(win: TrainingWindows, indptr: np.ndarray, context_length: int, seed: int,
+                  n=20_000):  # fmt: skip
     """Indices of up to `n` windows (drawn without replacement) whose context holds at least half
     the points a forecast's will, min(C, series length) / 2: the windows on which the share of
-    targets outside the support is measured (a window at a series' start sees a few points)."""
-    local = win.cutoff - indptr[:-1][win.series]
-    lengths = np.diff(indptr)[win.series]
-    c = context_length
-    pool = np.flatnonzero(np.minimum(local + 1, c) >= np.minimum(c, lengths) / 2)
+    targets outside the support is measured (a window at a series' start sees a few points).
+
+    Series s's pool is its windows from local cutoff ceil(min(C, length) / 2) - 1 on; the
+    draw numbers the pools' windows in order and maps the drawn numbers back, so no `(W,)`
+    array is built."""
+    half = np.ceil(np.minimum(context_length, np.diff(indptr)) / 2).astype(np.int64)
+    skip = np.minimum(np.maximum(half - 1, 0), win.counts)  # windows left out at each start
+    sizes = win.counts - skip
+    pool_first = np.concatenate([[0], np.cumsum(sizes)])
     rng = np.random.default_rng(seed)
-    return rng.choice(pool, min(len(pool), n), replace=False)
+    j = rng.choice(int(pool_first[-1]), min(int(pool_first[-1]), n), replace=False)
+    series = np.searchsorted(pool_first, j, "right") - 1
+    return win.first[series] + skip[series] + j - pool_first[series]
 
 
 @dataclass

@@ -9,6 +9,7 @@ import pytest
 
 from histcast.frames import (
     check_forecast_args,
+    forecast_frame,
     forecast_index,
     forecast_levels,
     quantile_frame,
@@ -118,3 +119,24 @@ def test_float32_levels_are_named_by_their_shortest_decimal():
 
     q, lv = check_forecast_args(np.float32([0.1, 0.5, 0.9]), np.float32([99.9]))
     assert q == [0.1, 0.5, 0.9] and lv == [99.9]
+
+
+def test_forecast_frame_by_blocks_of_series_equals_one_block():
+    import torch
+
+    from histcast.distributions import Histogram
+
+    torch.manual_seed(0)
+    probs = torch.softmax(torch.randn(7, 3, 5, dtype=torch.float64), -1)
+    edges = torch.cumsum(torch.rand(7, 1, 6, dtype=torch.float64), -1)
+    dist = Histogram(edges, probs)
+    index = pd.DataFrame({"unique_id": np.repeat(np.arange(7), 3), "ds": np.tile(np.arange(3), 7)})
+    whole = forecast_frame(index, dist, "M", (0.1, 0.5), (80,))
+    for chunk in (1, 15, 16, 40):  # 1, 1, 1 and 2 series per block
+        pd.testing.assert_frame_equal(
+            forecast_frame(index, dist, "M", (0.1, 0.5), (80,), chunk), whole
+        )
+    ref = np.array(
+        [dist[s, h].quantile(torch.tensor([0.1])).item() for s in range(7) for h in range(3)]
+    )
+    np.testing.assert_allclose(whole["M-q-10"], ref, rtol=1e-6)

@@ -146,3 +146,27 @@ def test_split_then_train_windows_never_read_the_holdout(val_size):
                torch.tensor(w.cutoff), 4, 3)  # fmt: skip
     limit = torch.tensor([9.0 - val_size, 107.0 - val_size])[torch.tensor(w.series)]
     assert (torch.nan_to_num(b.target, nan=-1) <= limit[:, None]).all()
+
+
+def test_training_windows_by_number_match_the_enumerated_windows():
+    # lengths 5, 1 (no window), 0-window series between, 4: take(i) is the i-th window in order
+    indptr = np.array([0, 5, 6, 10])
+    w = training_windows(indptr, np.array([5, 1, 4]))
+    assert len(w) == 4 + 0 + 3
+    series = np.array([0, 0, 0, 0, 2, 2, 2])
+    cutoff = np.array([0, 1, 2, 3, 6, 7, 8])
+    np.testing.assert_array_equal(w.series, series)
+    np.testing.assert_array_equal(w.cutoff, cutoff)
+    idx = np.array([6, 0, 4, 3, 3])
+    got = w.take(idx)
+    np.testing.assert_array_equal(got.series, series[idx])
+    np.testing.assert_array_equal(got.cutoff, cutoff[idx])
+
+
+def test_drop_last_of_nothing_is_the_panel_and_of_some_points_by_hand():
+    panel = tiny_panel()  # lengths 4 and 3
+    assert panel.drop_last(0) is panel
+    cut = panel.drop_last(np.array([2, 1]))
+    np.testing.assert_array_equal(cut.values, [0.0, 1.0, 10.0, 20.0])
+    np.testing.assert_array_equal(cut.indptr, [0, 2, 4])
+    np.testing.assert_array_equal(cut.ds, panel.ds[[0, 1, 4, 5]])
