@@ -159,6 +159,10 @@ class ExogArrays:
         keep = np.arange(indptr[-1]) < np.repeat(indptr[:-1] + lengths - n_last, lengths)
         return replace(self, futr=self.futr[keep], hist=self.hist[keep])
 
+    def rows(self, rows: np.ndarray) -> ExogArrays:
+        """The covariates of panel rows `rows (M,)` (e.g. `Panel.last`'s), statics unchanged."""
+        return replace(self, futr=self.futr[rows], hist=self.hist[rows])
+
 
 @dataclass
 class Covariates:

@@ -258,9 +258,9 @@ class HistForecaster(Estimator):
             getattr(self, "covariates_", None), getattr(self, "exog_", None), panel,
             self.columns_, fut_ds, df, futr_df, static_df,
         )  # fmt: skip
-        data = Packed.from_panel(panel, self.freq_, device, exog=exog)
+        data = Packed.tail(panel, self.freq_, device, self.config_.context_length, exog)
         fut = torch.as_tensor(calendar_features(fut_ds, self.freq_), device=device)
-        dist = self._histograms(data, last_windows(panel.indptr), fut, fut_exog)
+        dist = self._histograms(data, last_windows(data.indptr.cpu().numpy()), fut, fut_exog)
         index = forecast_index(panel.ids, fut_ds, self.columns_.id, self.columns_.time)
         return dist, index
 

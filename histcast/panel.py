@@ -98,6 +98,14 @@ class Panel:
             }
         )
 
+    def last(self, n: int) -> tuple[Panel, np.ndarray]:
+        """The last `n` points of each series (all of a shorter one), and their rows `(M,)` in
+        this panel's arrays."""
+        keep = np.minimum(self.lengths, n)
+        rows = np.repeat(self.indptr[1:] - np.cumsum(keep), keep) + np.arange(keep.sum())
+        indptr = np.concatenate([[0], np.cumsum(keep)])
+        return Panel(self.ids, self.values[rows], indptr, self.ds[rows], self.freq), rows
+
     def drop_last(self, n_last: np.ndarray | int) -> Panel:
         """Panel without the last `n_last` points of each series (a training cut)."""
         n_last = np.broadcast_to(n_last, self.lengths.shape).astype(np.int64)

@@ -164,6 +164,15 @@ class Packed:
             *covariates,
         )
 
+    @classmethod
+    def tail(cls, panel: Panel, freq, device, context_length: int, exog=None) -> Packed:
+        """`from_panel` of the last `context_length` points of each series, all that the window
+        at a series' end reads, with the robust ranges of the whole series: forecasting a long
+        panel packs S x C rows, not N."""
+        ranges = bins.series_ranges(panel.values, panel.indptr)
+        last, rows = panel.last(context_length)
+        return cls.from_panel(last, freq, device, ranges, None if exog is None else exog.rows(rows))
+
     @property
     def ranges(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.lo, self.hi

@@ -170,3 +170,27 @@ def test_drop_last_of_nothing_is_the_panel_and_of_some_points_by_hand():
     np.testing.assert_array_equal(cut.values, [0.0, 1.0, 10.0, 20.0])
     np.testing.assert_array_equal(cut.indptr, [0, 2, 4])
     np.testing.assert_array_equal(cut.ds, panel.ds[[0, 1, 4, 5]])
+
+
+def test_panel_last_points_by_hand():
+    panel = tiny_panel()  # lengths 4 and 3
+    last, rows = panel.last(3)
+    np.testing.assert_array_equal(rows, [1, 2, 3, 4, 5, 6])
+    np.testing.assert_array_equal(last.values, [1.0, 2.0, 3.0, 10.0, 20.0, 30.0])
+    np.testing.assert_array_equal(last.indptr, [0, 3, 6])
+    np.testing.assert_array_equal(last.ds, panel.ds[rows])
+    short, rows = panel.last(1)
+    np.testing.assert_array_equal(short.values, [3.0, 30.0])
+    np.testing.assert_array_equal(rows, [3, 6])
+
+
+def test_packed_tail_keeps_the_whole_series_ranges():
+    panel = tiny_panel([np.arange(10.0), np.arange(8.0) + 100])
+    tail = Packed.tail(panel, panel.freq, "cpu", context_length=3)
+    whole = Packed.from_panel(panel, panel.freq, "cpu")
+    torch.testing.assert_close(
+        tail.values, torch.tensor([7.0, 8, 9, 105, 106, 107], dtype=torch.float64)
+    )
+    torch.testing.assert_close(tail.lo, whole.lo)
+    torch.testing.assert_close(tail.hi, whole.hi)
+    torch.testing.assert_close(tail.feats, whole.feats[[7, 8, 9, 15, 16, 17]])
