@@ -28,7 +28,7 @@ import torch
 from .distributions import Histogram
 from .losses import bin_targets
 from .mixture import rebin
-from .windows import Packed, UnitBatch, Windows
+from .windows import Packed, TrainingWindows, UnitBatch, Windows
 
 
 @dataclass
@@ -106,7 +106,9 @@ def soft_targets(p_teacher, y, n_bins, kind="gaussian", sigma_ratio=1.0, alpha=1
     return alpha * p_teacher + (1 - alpha) * bin_targets(y, n_bins, kind, sigma_ratio)
 
 
-def batches(windows, data: Packed, train: Windows, student, config, teacher=None, freq=None):
+def batches(
+    windows, data: Packed, train: TrainingWindows, student, config, teacher=None, freq=None
+):
     """The training batch function `idx -> UnitBatch` of `student` (a `HistForecaster`).
 
     Without a teacher or with `student.distill_alpha == 0` it is the plain
