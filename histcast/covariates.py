@@ -34,7 +34,7 @@ import pandas as pd
 from .estimator import check_choice
 from .exog_frames import aligned, future_frame, kind_of, numbers, static_frame
 from .frequency import show
-from .panel import Columns, Panel
+from .panel import Columns, Panel, head_mask
 
 LISTS = ("futr_exog_list", "hist_exog_list", "stat_exog_list")
 SCALINGS = ("series", "column")
@@ -155,8 +155,7 @@ class ExogArrays:
 
     def drop_last(self, indptr: np.ndarray, n_last: np.ndarray) -> ExogArrays:
         """The rows of `Panel.drop_last(n_last)` (a training cut), statics unchanged."""
-        lengths = np.diff(indptr)
-        keep = np.arange(indptr[-1]) < np.repeat(indptr[:-1] + lengths - n_last, lengths)
+        keep = head_mask(indptr, np.broadcast_to(n_last, (len(indptr) - 1,)))
         return replace(self, futr=self.futr[keep], hist=self.hist[keep])
 
     def rows(self, rows: np.ndarray) -> ExogArrays:

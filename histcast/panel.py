@@ -102,7 +102,7 @@ class Panel:
         """The last `n` points of each series (all of a shorter one), and their rows `(M,)` in
         this panel's arrays."""
         keep = np.minimum(self.lengths, n)
-        rows = np.repeat(self.indptr[1:] - np.cumsum(keep), keep) + np.arange(keep.sum())
+        rows = tail_rows(self.indptr, keep)
         indptr = np.concatenate([[0], np.cumsum(keep)])
         return Panel(self.ids, self.values[rows], indptr, self.ds[rows], self.freq), rows
 
@@ -114,11 +114,21 @@ class Panel:
             raise ValueError("cannot cut every point of a series")
         if not n_last.any():
             return self
-        mask = np.ones(len(self.values), bool)  # False at the last n_last[s] points of each s
-        first_cut = np.repeat(self.indptr[1:] - np.cumsum(n_last), n_last)
-        mask[first_cut + np.arange(n_last.sum())] = False
+        mask = head_mask(self.indptr, n_last)
         indptr = np.concatenate([[0], np.cumsum(keep)])
         return Panel(self.ids, self.values[mask], indptr, self.ds[mask], self.freq)
+
+
+def tail_rows(indptr: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Rows of the last k[s] points of each series s in packed arrays, in order: `(sum k,)`."""
+    return np.repeat(indptr[1:] - np.cumsum(k), k) + np.arange(np.sum(k))
+
+
+def head_mask(indptr: np.ndarray, n_last: np.ndarray) -> np.ndarray:
+    """Bool `(N,)`: False at the last n_last[s] points of each series s, True elsewhere."""
+    mask = np.ones(indptr[-1], bool)
+    mask[tail_rows(indptr, n_last)] = False
+    return mask
 
 
 def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs=2) -> Panel:
