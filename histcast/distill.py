@@ -28,7 +28,7 @@ import torch
 from .distributions import Histogram
 from .losses import bin_targets
 from .mixture import rebin
-from .windows import Packed, TrainingWindows, UnitBatch, Windows
+from .windows import Packed, TrainingWindows, UnitBatch, UnitWindows, Windows
 
 
 @dataclass
@@ -46,12 +46,14 @@ def check_alpha(alpha) -> None:
 
 
 def _teacher_parts(teacher, student, freq, device) -> list:
-    """The teacher as a list of callables `(data, win) -> Histogram (B, H_t)`, one per member,
-    each running on `device` (a network on another device is copied there, the teacher kept)."""
+    """The teacher as a list of `(callable (data, win) -> Histogram (B, H_t), weight)`: a
+    callable teacher is one part of weight 1; a model's or ensemble's members that share a data
+    path (`UnitWindows` and bins) are one `_Members` part weighted by their number, each network
+    running on `device` (a network on another device is copied there, the teacher kept)."""
     if callable(teacher) and not hasattr(teacher, "model_") and not hasattr(teacher, "members_"):
-        return [teacher]
+        return [(teacher, 1)]
     members = getattr(teacher, "members_", None) or [teacher]
-    parts = []
+    groups: dict = {}
     for m in members:
         if not hasattr(m, "model_"):
             raise ValueError("the teacher must be fitted (or a callable (data, win) -> Histogram)")
@@ -67,34 +69,47 @@ def _teacher_parts(teacher, student, freq, device) -> list:
         net = m.model_
         if next(net.parameters()).device != device:
             net = copy.deepcopy(net).to(device)
-        parts.append(_member(net.eval(), m._windows(m.config_, m.margin_), m.config_.n_bins))
-    return parts
+        key = (m._windows(m.config_, m.margin_), m.config_.n_bins)
+        groups.setdefault(repr(key), _Members(*key, [])).nets.append(net.eval())
+    return [(g, len(g.nets)) for g in groups.values()]
 
 
-def _member(net, windows, n_bins):
-    def histogram(data: Packed, win: Windows) -> Histogram:
-        batch = windows(data, win)  # the student's covariates, if any, are not the teacher's
-        probs = net.probs(net(batch.u, batch.ctx_feats, batch.fut_feats)[0]).double()
-        return Histogram(batch.edges(n_bins), probs, validate=False)
+@dataclass
+class _Members:
+    """Networks that read the same windows and bins: their mixture is the mean of their
+    probabilities on the shared edges (`mixture.mix`), from one batch."""
 
-    return histogram
+    windows: UnitWindows
+    n_bins: int
+    nets: list
+
+    def __call__(self, data: Packed, win: Windows) -> Histogram:
+        batch = self.windows(data, win)  # the student's covariates, if any, are not the teacher's
+        probs = sum(net.probs(net(batch.u, batch.ctx_feats, batch.fut_feats)[0]).double()
+                    for net in self.nets) / len(self.nets)  # fmt: skip
+        return Histogram(batch.edges(self.n_bins), probs, validate=False)
 
 
 def teacher_probs(parts: list, data: Packed, win: Windows, edges: torch.Tensor, horizon: int):
     """The teacher's probabilities for the first `horizon` (H) steps of windows `win` on the
-    student's bins, edges `(B, 1 or H, K+1)` in data units: `(B, H, K)` float64, the mean over
-    the teacher's members of `mixture.rebin`."""
+    student's bins, edges `(B, 1 or H, K+1)` in data units: `(B, H, K)` float64, the weighted
+    mean over the teacher's parts (`_teacher_parts`; a bare callable counts 1) of
+    `mixture.rebin`, which is skipped when a part's edges are the student's."""
     h, k = horizon, edges.shape[-1] - 1
-    total = 0.0
+    total, weights = 0.0, 0
     with torch.no_grad():
-        for part in parts:
+        for part, weight in (p if isinstance(p, tuple) else (p, 1) for p in parts):
             hist = part(data, win)
             if hist.batch_shape[-1] < h:
                 raise ValueError(f"the teacher gave {hist.batch_shape[-1]} steps; {h} needed")
             hist = hist[:, :h] if hist.batch_shape[-1] > h else hist
-            target = edges.to(hist.probs.device, torch.float64).expand(len(win), h, k + 1)
-            total = total + rebin(hist.to(torch.float64), target)
-    return total / len(parts)
+            target = edges.to(hist.probs.device, torch.float64)
+            if hist.n_bins == k and bool((hist.edges == target).all()):  # the student's bins
+                probs = hist.probs.double()
+            else:
+                probs = rebin(hist.to(torch.float64), target.expand(len(win), h, k + 1))
+            total, weights = total + weight * probs, weights + weight
+    return total / weights
 
 
 def soft_targets(p_teacher, y, n_bins, kind="gaussian", sigma_ratio=1.0, alpha=1.0):

@@ -126,6 +126,30 @@ def _direct(model, data, win):
     return Histogram(batch.edges(model.config_.n_bins), probs, validate=False)
 
 
+def test_ensemble_teacher_is_the_mean_of_its_members_rebinned(small_panel, teacher):
+    """Members sharing a data path are run on one batch and averaged before re-binning, and
+    re-binning is skipped on the student's own edges: the same probabilities as re-binning each
+    member onto the student's bins and averaging (the definition of the mixture's target)."""
+    from types import SimpleNamespace
+
+    from histcast.distill import _teacher_parts
+    from histcast.mixture import rebin
+
+    ens = HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=2).fit(small_panel)
+    mixed = SimpleNamespace(members_=[teacher, *ens.members_])  # 40 bins; 30 bins twice
+    student = ens.members_[0]
+    parts = _teacher_parts(mixed, student, student.freq_, torch.device("cpu"))
+    assert sorted(w for _, w in parts) == [1, 2]
+    data = Packed.from_panel(student.panel_, student.freq_, "cpu")
+    win = training_windows(student.panel_.indptr, student.panel_.lengths).take(np.arange(0, 90, 4))
+    edges = student._windows(student.config_, student.margin_)(data, win).edges(30)
+    got = teacher_probs(parts, data, win, edges, 4)
+    target = edges.expand(len(win), 4, -1)
+    want = sum(rebin(_direct(m, data, win)[:, :4], target) for m in mixed.members_) / 3
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    torch.testing.assert_close(got.sum(-1), torch.ones(len(win), 4, dtype=torch.float64))
+
+
 def test_ensemble_teacher_and_errors(small_panel, teacher):
     ens = HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=2).fit(small_panel)
     student = HistForecaster(horizon=4, distill_alpha=1.0, **FAST).fit(small_panel, teacher=ens)
