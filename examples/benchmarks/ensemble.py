@@ -9,7 +9,9 @@ member 0 and the ensemble of 3 is members 0-2, so the rows are paired. The stude
 with and without the teacher. Scores: WQL, MASE, MSIS, coverage, CRPS on the official test
 set; fit and forecast seconds (an ensemble's fit is the sum of its members'; a student's
 includes the teacher's forward passes, not the teacher's fit) and parameter counts. One entry
-per set in results/ensemble.json (a rerun of a set replaces its entry).
+per set in results/ensemble.json, rewritten after every row: a run replaces the rows of its own
+seeds and keeps the others (each row records the commit it ran at), so seeds can be run in
+separate sessions and an interrupted run keeps its finished rows.
 
     python examples/benchmarks/ensemble.py                          # M4 hourly, seeds 0 1 2
     python examples/benchmarks/ensemble.py --sets m1_monthly m3_quarterly
@@ -65,14 +67,16 @@ def n_params(model) -> int:
 def row(name, seed, model, fit_seconds, train, test, season) -> dict:
     scores, forecast_seconds = score(model, train, test, season)
     members = getattr(model, "members_", [model])
-    out = {"model": name, "seed": seed, **scores, "fit_seconds": fit_seconds,
+    out = {"model": name, "seed": seed, "commit": _common.GIT["commit"], **scores,
+           "fit_seconds": fit_seconds,
            "forecast_seconds": forecast_seconds, "n_params": n_params(model),
            "params": [resolved_params(m) for m in members]}  # fmt: skip
     print_table([out], ["model", "seed", *KEYS[:4], "fit_seconds", "forecast_seconds"])
     return out
 
 
-def run_seed(r: int, train, test, info, args) -> list[dict]:
+def run_seed(r: int, train, test, info, args, emit) -> None:
+    """Fit and score seed r's rows, passing each to `emit` as soon as it is scored."""
     h, m = info.horizon, info.season_length
     budget = {} if args.max_steps is None else {"max_steps": args.max_steps}
     template = HistForecaster(horizon=h, seed=5 * r, verbose=False, **budget)
@@ -80,11 +84,9 @@ def run_seed(r: int, train, test, info, args) -> list[dict]:
     secs = ens5.fit_seconds_
     ens3 = HistEnsemble(template, n_members=3)
     ens3.members_, ens3.fit_seconds_ = ens5.members_[:3], secs[:3]
-    rows = [
-        row("single (default)", r, ens5.members_[0], secs[0], train, test, m),
-        row("ensemble x3", r, ens3, sum(secs[:3]), train, test, m),
-        row("ensemble x5", r, ens5, sum(secs), train, test, m),
-    ]
+    emit(row("single (default)", r, ens5.members_[0], secs[0], train, test, m))
+    emit(row("ensemble x3", r, ens3, sum(secs[:3]), train, test, m))
+    emit(row("ensemble x5", r, ens5, sum(secs), train, test, m))
     small = json.loads(args.small)
     size = "small " + ",".join(f"{k}={v}" for k, v in small.items())
     students = {
@@ -97,8 +99,7 @@ def run_seed(r: int, train, test, info, args) -> list[dict]:
         model = HistForecaster(horizon=h, seed=5 * r, verbose=False, **budget, **settings)
         t0 = time.perf_counter()
         model.fit(train, teacher=ens5 if settings.get("distill_alpha") else None)
-        rows.append(row(name, r, model, time.perf_counter() - t0, train, test, m))
-    return rows
+        emit(row(name, r, model, time.perf_counter() - t0, train, test, m))
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -113,6 +114,22 @@ def summarise(rows: list[dict]) -> list[dict]:
                 entry[f"{k}_std"] = float(part[k].std())
         out.append(entry)
     return out
+
+
+def recorder(sets: dict, name: str, info, args):
+    """`emit(row)`: add a row to set `name`'s entry of `sets` (whose rows of other seeds than
+    `args.seeds` are kept), re-summarise, and rewrite results/ensemble.json."""
+    entry = sets.get(name, {})
+    rows = [r for r in entry.get("rows", []) if r["seed"] not in args.seeds]
+
+    def emit(new: dict) -> None:
+        rows.append(new)
+        sets[name] = {**entry, "horizon": info.horizon, "season_length": info.season_length,
+                      "rows": rows, "summary": summarise(rows),
+                      "command_args": vars(args)}  # fmt: skip
+        write("ensemble", {"sets": sets}, {"script": vars(args)})
+
+    return emit
 
 
 def main() -> None:
@@ -140,12 +157,12 @@ def main() -> None:
         print(f"\n== {name}")
         info = FROM_DIR[name]
         train, test = load_split(name, root)
-        rows = [r for seed in args.seeds for r in run_seed(seed, train, test, info, args)]
-        summary = summarise(rows)
-        print_table(summary, ["model", *KEYS[:5], "fit_seconds", "forecast_seconds", "n_params"])
-        sets[name] = {"horizon": info.horizon, "season_length": info.season_length,
-                      "rows": rows, "summary": summary, "command_args": vars(args)}  # fmt: skip
-        write("ensemble", {"sets": sets}, {"script": vars(args)})  # after each set
+        emit = recorder(sets, name, info, args)
+        for seed in args.seeds:
+            run_seed(seed, train, test, info, args, emit)
+        if name in sets:
+            columns = ["model", "runs", *KEYS[:5], "fit_seconds", "forecast_seconds", "n_params"]
+            print_table(sets[name]["summary"], columns)
 
 
 if __name__ == "__main__":
