@@ -2,7 +2,9 @@
 distilled from the mixture of 5, on sets with an official test split (default M4 hourly).
 
 Per row seed r the five members have seeds 5r .. 5r+4 (`HistEnsemble`); the single model is
-member 0 and the ensemble of 3 is members 0-2, so the rows are paired. The students use seed
+member 0 and the ensemble of 3 is members 0-2, so the rows are paired; the rows "any member"
+score each of the five (their `seed` is the member's, `run` is r: the single model's mean and
+spread over networks, the reference an ensemble must beat). The students use seed
 5r and learn from the ensemble of 5 of the same r (`HistForecaster(distill_alpha=a)
 .fit(train, teacher=ensemble)`): a = 0.5 and a = 1 at the default size, and a smaller network
 (`--small`: hidden size 32, 100 bins, step skip 8: 44% of the parameters on M4 hourly)
@@ -64,10 +66,12 @@ def n_params(model) -> int:
     return sum(p.numel() for m in members for p in m.model_.parameters())
 
 
-def row(name, seed, model, fit_seconds, train, test, season) -> dict:
+def row(name, run, model, fit_seconds, train, test, season, seed=None) -> dict:
+    """Score `model` as row `name` of run r (its networks' seeds from 5 r; `seed` names one)."""
     scores, forecast_seconds = score(model, train, test, season)
     members = getattr(model, "members_", [model])
-    out = {"model": name, "seed": seed, "commit": _common.GIT["commit"], **scores,
+    out = {"model": name, "run": run, "seed": run if seed is None else seed,
+           "commit": _common.GIT["commit"], **scores,
            "fit_seconds": fit_seconds,
            "forecast_seconds": forecast_seconds, "n_params": n_params(model),
            "params": [resolved_params(m) for m in members]}  # fmt: skip
@@ -87,6 +91,8 @@ def run_seed(r: int, train, test, info, args, emit) -> None:
     emit(row("single (default)", r, ens5.members_[0], secs[0], train, test, m))
     emit(row("ensemble x3", r, ens3, sum(secs[:3]), train, test, m))
     emit(row("ensemble x5", r, ens5, sum(secs), train, test, m))
+    for i, member in enumerate(ens5.members_):  # the single model's spread: 5 networks per r
+        emit(row("any member", r, member, secs[i], train, test, m, seed=5 * r + i))
     small = json.loads(args.small)
     size = "small " + ",".join(f"{k}={v}" for k, v in small.items())
     students = {
@@ -120,7 +126,7 @@ def recorder(sets: dict, name: str, info, args):
     """`emit(row)`: add a row to set `name`'s entry of `sets` (whose rows of other seeds than
     `args.seeds` are kept), re-summarise, and rewrite results/ensemble.json."""
     entry = sets.get(name, {})
-    rows = [r for r in entry.get("rows", []) if r["seed"] not in args.seeds]
+    rows = [r for r in entry.get("rows", []) if r.get("run", r["seed"]) not in args.seeds]
 
     def emit(new: dict) -> None:
         rows.append(new)
