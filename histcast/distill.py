@@ -46,8 +46,8 @@ def check_alpha(alpha) -> None:
 
 
 def _teacher_parts(teacher, student, freq, device) -> list:
-    """The teacher as a list of `(callable (data, win) -> Histogram (B, H_t), weight)`: a
-    callable teacher is one part of weight 1; a model's or ensemble's members that share a data
+    """The teacher as a list of parts `(callable (data, win) -> Histogram (B, H_t), weight)`:
+    a callable teacher is one part of weight 1; a model's or ensemble's members that share a data
     path (`UnitWindows` and bins) are one `_Members` part weighted by their number, each network
     running on `device` (a network on another device is copied there, the teacher kept)."""
     if callable(teacher) and not hasattr(teacher, "model_") and not hasattr(teacher, "members_"):
@@ -70,7 +70,7 @@ def _teacher_parts(teacher, student, freq, device) -> list:
         if next(net.parameters()).device != device:
             net = copy.deepcopy(net).to(device)
         key = (m._windows(m.config_, m.margin_), m.config_.n_bins)
-        groups.setdefault(repr(key), _Members(*key, [])).nets.append(net.eval())
+        groups.setdefault(key, _Members(*key, [])).nets.append(net.eval())
     return [(g, len(g.nets)) for g in groups.values()]
 
 
@@ -93,12 +93,12 @@ class _Members:
 def teacher_probs(parts: list, data: Packed, win: Windows, edges: torch.Tensor, horizon: int):
     """The teacher's probabilities for the first `horizon` (H) steps of windows `win` on the
     student's bins, edges `(B, 1 or H, K+1)` in data units: `(B, H, K)` float64, the weighted
-    mean over the teacher's parts (`_teacher_parts`; a bare callable counts 1) of
-    `mixture.rebin`, which is skipped when a part's edges are the student's."""
+    mean over the teacher's parts `(callable, weight)` (`_teacher_parts`) of `mixture.rebin`,
+    which is skipped when a part's edges are the student's."""
     h, k = horizon, edges.shape[-1] - 1
     total, weights = 0.0, 0
     with torch.no_grad():
-        for part, weight in (p if isinstance(p, tuple) else (p, 1) for p in parts):
+        for part, weight in parts:
             hist = part(data, win)
             if hist.batch_shape[-1] < h:
                 raise ValueError(f"the teacher gave {hist.batch_shape[-1]} steps; {h} needed")

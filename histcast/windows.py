@@ -270,7 +270,7 @@ class UnitBatch:
         return bins.edges(self.lo.double(), self.hi.double(), n_bins).unsqueeze(1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class UnitWindows:
     """Windows of a packed panel -> unit-space batches.
 

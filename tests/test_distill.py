@@ -60,7 +60,7 @@ def kl_to_teacher(student, teacher, n=200) -> float:
     batch = windows(data, win)
     with torch.no_grad():
         q = student.model_.probs(student.model_(*batch.inputs)[0]).double()
-    p = teacher_probs([teacher], data, win, batch.edges(student.config_.n_bins), 4)
+    p = teacher_probs([(teacher, 1)], data, win, batch.edges(student.config_.n_bins), 4)
     terms = torch.where(p > 0, p * (p.clamp_min(1e-300).log() - q.clamp_min(1e-300).log()), 0)
     return float(terms.sum(-1).mean())
 
@@ -114,7 +114,7 @@ def test_teacher_of_another_size_maps_onto_the_student_bins(small_panel, teacher
     assert batch.soft.shape == (len(win), 3, 30)
     torch.testing.assert_close(batch.soft.sum(-1), torch.ones(len(win), 3))
     own = teacher._windows(teacher.config_, teacher.margin_)(data, win)
-    p_own = teacher_probs([lambda d, w: _direct(teacher, d, w)], data, win, own.edges(40), 3)
+    p_own = teacher_probs([(lambda d, w: _direct(teacher, d, w), 1)], data, win, own.edges(40), 3)
     direct = _direct(teacher, data, win).probs[:, :3]
     torch.testing.assert_close(p_own, direct, rtol=0, atol=1e-12)
 
