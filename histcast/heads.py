@@ -1,5 +1,8 @@
 """Decoder heads: map per-step features `(B, H, D)` to a distribution over K unit-space bins.
 
+The features may come as a list of parts that broadcast to `(B, H, D_i)` and concatenate to D
+(`run_mlp`): the network passes the window's state and the step embeddings that way.
+
 Every head gives bin probabilities `(B, H, K)` on the unit grid, so forecasts, CRPS and
 quantiles are computed the same way whatever the head; the heads differ in their parameters
 and their training loss.
@@ -31,13 +34,30 @@ class StepDropout(nn.Module):
         if not self.training or self.p == 0:
             return x
         keep = torch.rand(*x.shape[:-2], 1, x.shape[-1], device=x.device) >= self.p
-        return x * keep.to(x.dtype) / (1 - self.p)
+        return x * (keep.to(x.dtype) / (1 - self.p))
 
 
 def mlp(d_in: int, hidden: int, d_out: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(
         nn.Linear(d_in, hidden), nn.GELU(), StepDropout(dropout), nn.Linear(hidden, d_out)
     )
+
+
+def run_mlp(net: nn.Sequential, z) -> torch.Tensor:
+    """`net(cat(z, -1))` for a list `z` of parts that broadcast to `(B, H, D_i)`, or `net(z)`
+    for one tensor. The first layer is b + sum_i z_i W_i^T (W_i: the columns of part i), so a
+    part shared by all steps `(B, 1, D_i)` or all windows `(1, H, D_i)` is multiplied once,
+    not H or B times, and the concatenation is never formed."""
+    parts = [z] if isinstance(z, torch.Tensor) else z
+    first, start = net[0], 0
+    x = first.bias
+    for part in parts:
+        width = part.shape[-1]
+        x = x + nn.functional.linear(part, first.weight[:, start : start + width])
+        start += width
+    if start != first.in_features:
+        raise ValueError(f"head input has {start} features; the head reads {first.in_features}")
+    return net[1:](x)
 
 
 class HistogramHead(nn.Module):
@@ -49,7 +69,7 @@ class HistogramHead(nn.Module):
         self.net = mlp(d_in, hidden, n_bins, dropout)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return run_mlp(self.net, z)
 
     def loss(self, out: torch.Tensor, y: torch.Tensor, soft=None) -> torch.Tensor:
         kind = self.target if soft is None else "soft"  # soft: a distillation target
@@ -77,7 +97,7 @@ class GaussianHead(nn.Module):
         self.net = mlp(d_in, hidden, 2, dropout)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.net(z)
+        out = run_mlp(self.net, z)
         scale = nn.functional.softplus(out[..., 1]) + 1e-3
         return torch.stack([out[..., 0], scale], -1)
 
@@ -103,7 +123,7 @@ class QuantileHead(nn.Module):
         self.net = mlp(d_in, hidden, len(levels), dropout)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.net(z)
+        out = run_mlp(self.net, z)
         steps = nn.functional.softplus(out[..., 1:]) + 1e-4
         return torch.cat([out[..., :1], out[..., :1] + steps.cumsum(-1)], -1)
 
@@ -140,7 +160,7 @@ class PointHead(nn.Module):
         self.register_buffer("resid_var", torch.full((horizon,), 0.01))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).squeeze(-1)
+        return run_mlp(self.net, z).squeeze(-1)
 
     def loss(self, out: torch.Tensor, y: torch.Tensor, soft=None) -> torch.Tensor:
         if self.training:

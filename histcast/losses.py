@@ -151,7 +151,7 @@ class _SparseCrossEntropy(torch.autograd.Function):
     def backward(ctx, grad):
         logp, idx, weight = ctx.saved_tensors
         grad = grad.unsqueeze(-1)
-        out = logp.exp() * (grad * weight.sum(-1, keepdim=True))
+        out = logp.exp().mul_(grad * weight.sum(-1, keepdim=True))
         return out.scatter_add_(-1, idx, -weight * grad), None, None
 
 

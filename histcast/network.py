@@ -135,10 +135,8 @@ class ForecastNet(nn.Module):
         state = self.encoder(patches) + self.skip(torch.cat([u, observed], -1))
         if self.stat_in is not None:
             state = state + self.stat_in(exog.stat)
-        z = torch.cat(
+        per_step = torch.cat(
             [
-                state.unsqueeze(1).expand(b, h, -1),
-                self.step.expand(b, h, -1),
                 fut_feats,
                 u[:, self.lags],
                 observed[:, self.lags],
@@ -147,6 +145,9 @@ class ForecastNet(nn.Module):
             ],
             -1,
         )
+        # the head reads cat([state, step embedding, per_step], -1) `(B, H, D)`, passed as parts
+        # so that the window's state and the step's embedding enter its first layer once each
+        z = [state.unsqueeze(1), self.step.unsqueeze(0), per_step]
         out = self.head(z)
         return out, (None if y is None else self.head.loss(out, y, soft))
 

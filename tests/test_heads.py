@@ -104,3 +104,15 @@ def test_step_dropout_shares_one_mask_across_steps():
     assert abs(kept.float().mean().item() - 0.75) < 0.01  # keep rate 1 - p, mean preserved
     drop.eval()
     assert torch.equal(drop(x), x)
+
+
+@pytest.mark.parametrize("kind", ["histogram", "gaussian", "quantile", "mse"])
+def test_a_head_reads_broadcast_parts_as_their_concatenation(kind):
+    torch.manual_seed(0)
+    head = make_head(kind, 12, 16, 20, 0.0, "gaussian", 1.0, horizon=5).double().eval()
+    state, step = torch.randn(3, 1, 4).double(), torch.randn(1, 5, 2).double()
+    per_step = torch.randn(3, 5, 6).double()
+    whole = torch.cat([state.expand(3, 5, 4), step.expand(3, 5, 2), per_step], -1)
+    torch.testing.assert_close(head([state, step, per_step]), head(whole), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="head input has 10 features"):
+        head([state, per_step])
