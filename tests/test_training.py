@@ -5,6 +5,7 @@ import torch
 from histcast.losses import histogram_loss
 from histcast.training import (
     TrainConfig,
+    adamw,
     batches_of,
     fit_budget,
     fit_model,
@@ -115,3 +116,24 @@ def test_cosine_schedule_by_hand():
     assert lr_factor(TrainConfig(lr_schedule="constant"))(10) == 1.0
     with pytest.raises(ValueError, match="lr_schedule"):
         lr_factor(TrainConfig(lr_schedule="step"))
+
+
+def test_adamw_is_fused_and_takes_the_per_tensor_steps():
+    torch.manual_seed(0)
+    cfg = TrainConfig(learning_rate=0.01, weight_decay=0.1)
+    nets = [torch.nn.Linear(5, 3) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    start = [p.detach().clone() for p in nets[0].parameters()]
+    fused = adamw(list(nets[0].parameters()), cfg)
+    plain = torch.optim.AdamW(nets[1].parameters(), 0.01, weight_decay=0.1, foreach=False)
+    if tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4):
+        assert fused.defaults["fused"]  # torch fuses AdamW on a CPU from 2.4
+    for _ in range(5):
+        grads = [torch.randn_like(p) for p in nets[0].parameters()]
+        for net, opt in zip(nets, (fused, plain), strict=True):
+            for p, g in zip(net.parameters(), grads, strict=True):
+                p.grad = g.clone()
+            opt.step()
+    for a, b, a0 in zip(nets[0].parameters(), nets[1].parameters(), start, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+        assert (a - a0).abs().min() > 1e-3  # every weight moved
