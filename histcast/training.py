@@ -7,7 +7,6 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -145,24 +144,6 @@ def adamw(params: list, cfg: TrainConfig) -> torch.optim.AdamW:
         return torch.optim.AdamW(params, **kwargs)
 
 
-@contextmanager
-def flush_denormals():
-    """Subnormal floats read and written as zero on the CPU while the block runs (x86's FTZ and
-    DAZ flags, `torch.set_flush_denormal`), then the default (off) again.
-
-    As a histogram sharpens, its far bins' probabilities and their gradients fall below the
-    smallest normal float32 (1.2e-38), and x86 arithmetic on subnormal numbers is many times
-    slower: on M4 hourly the second half of a default fit ran 1.5x slower than the first
-    without this (training 223 s against 166 s with it). Values that small are zero to every
-    result here. A caller who had turned flushing on finds it off afterwards."""
-    on = torch.set_flush_denormal(True)  # False where the CPU has no such flags
-    try:
-        yield
-    finally:
-        if on:
-            torch.set_flush_denormal(False)
-
-
 def fit_model(
     model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig, weights=None
 ):
@@ -176,15 +157,8 @@ def fit_model(
     Under torchrun (`distributed`), `batch_size` is per rank: every rank draws the same global
     batch of world x batch_size indices from the shared seed and trains on its slice, and the
     gradients are averaged over ranks before clipping, so the steps are those of one process
-    with the global batch; dropout draws differ by rank (seed + rank). Subnormal floats are
-    flushed to zero while it trains (`flush_denormals`).
+    with the global batch; dropout draws differ by rank (seed + rank).
     """
-    with flush_denormals():
-        return _train(model, make_batch, n_train, val_batches, cfg, weights)
-
-
-def _train(model, make_batch, n_train, val_batches, cfg, weights):
-    """`fit_model`'s loop."""
     world = distributed.world_size()
     if n_train < world:
         raise ValueError(f"{n_train} training windows cannot be shared by {world} processes")
