@@ -1,11 +1,12 @@
 """M4 hourly with histcast's default settings: train on the official training set, forecast the
 next 48 hours, score on the official test set (WQL over 0.1..0.9, MASE m=24, sMAPE, MSIS 95%,
 coverage). Several seeds (mean and spread), seasonal naive alongside. Writes
-results/m4_hourly.json (the default TCN encoder; results/m4_hourly_gru.json with --encoder gru);
+results/m4_hourly.json (the default TCN encoder; results/m4_hourly_gru.json with --encoder gru;
+on a GPU, `device="auto"`'s choice, results/m4_hourly_cuda.json);
 each run there carries the parameters it resolved to (`params`: the constructor arguments as
 set, e.g. `margin="auto"`, and what fit chose, e.g. `margin_`, `val_size_`, the context length).
 
-    python examples/benchmarks/m4_hourly.py [--encoder gru] [--seeds 0 1 2 3 4]
+    python examples/benchmarks/m4_hourly.py [--encoder gru] [--seeds 0 1 2 3 4] [--device cpu]
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", default="tcn", choices=["gru", "tcn"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--device", default="auto", help="results on a GPU go to *_cuda.json")
     args = parser.parse_args()
     root = data_dir()
     if root is None:
@@ -50,7 +52,9 @@ def main() -> None:
     cutoff = train.groupby("unique_id")["ds"].max().rename("cutoff")
     runs = []
     for seed in args.seeds:
-        model = HistForecaster(horizon=48, encoder=args.encoder, seed=seed, verbose=False)
+        model = HistForecaster(
+            horizon=48, encoder=args.encoder, seed=seed, device=args.device, verbose=False
+        )
         metrics, seconds = score(model, train, test, cutoff)
         hist = model.history_
         runs.append({
@@ -76,6 +80,8 @@ def main() -> None:
     ]  # fmt: skip
     print_table(summary, ["model", *KEYS, "fit_forecast_seconds"])
     name = "m4_hourly" if args.encoder == "tcn" else f"m4_hourly_{args.encoder}"
+    kind = next(model.model_.parameters()).device.type
+    name += "" if kind == "cpu" else f"_{kind}"
     params = {"script": vars(args), "baseline": resolved_params(baseline)}  # models: in runs
     write(name, {"dataset": "m4_hourly", "horizon": 48, "runs": runs, "summary": summary},
           params)  # fmt: skip
