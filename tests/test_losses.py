@@ -12,6 +12,7 @@ from histcast.losses import (
     histogram_loss,
     mse_loss,
     pinball_loss,
+    scaled_probs,
 )
 
 K = 50
@@ -175,6 +176,24 @@ def test_sharp_histograms_give_exact_gradients_without_subnormal_floats(kind):
         assert ((g != 0) & (g.abs() < tiny)).sum() == 0
         assert (g == 0).float().mean() > 0.3  # the far bins are exactly 0
         torch.testing.assert_close(g.double(), x64.grad, rtol=1e-5, atol=1e-7)  # g ~ 1/47
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_scaled_probs_is_the_plain_product_except_where_that_is_subnormal(dtype):
+    """s exp(logp) to the bit wherever it is at least 4 tiny, exactly 0 below, never subnormal;
+    rows with s = 0, negative s, and scales above 1 included."""
+    torch.manual_seed(4)
+    tiny = torch.finfo(dtype).tiny
+    spread = 60.0 if dtype == torch.float32 else 600.0
+    logp = torch.log_softmax(torch.randn(64, 300, dtype=dtype) * spread, -1)
+    scale = torch.rand(64, dtype=dtype) * 10.0 ** torch.randint(-9, 2, (64,))
+    scale[:3] = torch.tensor([0.0, -1e-4, -3.0], dtype=dtype)
+    got = scaled_probs(logp, scale)
+    plain = logp.exp() * scale[:, None]
+    keep = plain.abs() >= 4 * tiny
+    assert torch.equal(got[keep], plain[keep])
+    assert (got[~keep] == 0).all() and (~keep).float().mean() > 0.3
+    assert (got[0] == 0).all() and (got[1:3] <= 0).all()
 
 
 def test_sparse_gaussian_targets_match_dense_truncnorm_in_float32():
