@@ -155,6 +155,7 @@ class _CrossEntropy(torch.autograd.Function):
         logp, weight, idx = ctx.saved_tensors
         out = scaled_probs(logp, grad * weight.sum(-1))
         if idx is None:  # a teacher's far bins: 0 below 1e-30, so that weight x grad is normal
+            # for |grad| > 1e-8 (a mean over fewer than 1e8 targets)
             weight = F.threshold(weight, 1e-30, 0.0)
             return out.sub_(weight * grad.unsqueeze(-1)), None, None
         return out.scatter_add_(-1, idx, -weight * grad.unsqueeze(-1)), None, None
