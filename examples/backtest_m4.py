@@ -19,8 +19,8 @@ import time
 import pandas as pd
 
 from histcast import HistForecaster, evaluate
-from histcast.baselines import SeasonalNaive
 from histcast.datasets import load_m4
+from histcast.evaluation.baselines import SeasonalNaive
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from histcast import HistForecaster
 from histcast.datasets import load_dataset
-from histcast.plotting import fan_chart
+from histcast.evaluation.plots import fan_chart
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ hourly series with a daily season).
 import argparse
 
 from histcast import HistForecaster, cross_validation, evaluate
-from histcast.baselines import ETS, SeasonalNaive
 from histcast.datasets import load_dataset
+from histcast.evaluation.baselines import ETS, SeasonalNaive
 
 
 def main() -> None:

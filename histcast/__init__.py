@@ -7,12 +7,12 @@ The top-level names are imported lazily (PEP 562), so `import histcast.baselines
 from importlib import import_module
 
 _EXPORTS = {
-    "Histogram": "distributions",
+    "Histogram": "dist.histogram",
     "HistEnsemble": "ensemble",
     "HistForecaster": "forecaster",
     "clone": "estimator",
-    "cross_validation": "backtest",
-    "evaluate": "backtest",
+    "cross_validation": "evaluation.backtest",
+    "evaluate": "evaluation.backtest",
     "load_dataset": "datasets",
 }
 __all__ = sorted(_EXPORTS)

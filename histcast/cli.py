@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from .backtest import cross_validation, evaluate
-from .baselines import MODELS as BASELINES
+from .data.panel import from_frame
 from .ensemble import HistEnsemble
+from .evaluation.backtest import cross_validation, evaluate
+from .evaluation.baselines import MODELS as BASELINES
 from .forecaster import HistForecaster
 from .frames import LEVELS, model_aliases, quantile_name
-from .panel import from_frame
 
 NEURAL = {"histgru": "gru", "histtcn": "tcn", "histens": "tcn"}  # histens: 5 TCNs mixed
 ENSEMBLE_SIZE = 5
@@ -200,7 +200,7 @@ def backtest(args) -> int:
 
 def write_plots(out, df, cv, models, table) -> None:
     try:
-        from . import plotting
+        from .evaluation import plots as plotting
     except ImportError as err:
         print(f"plots skipped: {err}")
         return

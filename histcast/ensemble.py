@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import distributed
-from .encoders import ENCODERS
+from .data.frequency import freq_from_json, freq_to_json
+from .dist.mixture import mix
 from .estimator import Estimator, check_choice, check_int, clone
 from .forecaster import HistForecaster
 from .frames import LEVELS, check_forecast_args, forecast_frame
-from .frequency import freq_from_json, freq_to_json
-from .mixture import mix
+from .nn.encoders import ENCODERS
+from .train import distributed
 
 FORMAT = 1
 CONFIG = "ensemble.json"

@@ -6,27 +6,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import bins, calibration, distill, distributed, persistence
-from .covariates import Covariates, check_lists, forecast_exog
-from .distributions import Histogram
-from .encoders import ENCODERS
-from .estimator import Estimator, check_choice, check_int, check_number
-from .features import calendar_features, cycles, n_features, season_length, step_days
-from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
-from .heads import HEADS
-from .losses import TARGETS
-from .metrics import pit
-from .network import ForecastNet, ModelConfig
-from .panel import Columns, Panel, from_frame, from_frame_like
-from .training import (
-    SCHEDULES,
-    TrainConfig,
-    fit_budget,
-    fit_model,
-    holdout_size,
-    unit_histogram,
-)
-from .windows import (
+from . import persistence
+from .data import bins
+from .data.calendar import calendar_features, cycles, n_features, season_length, step_days
+from .data.covariates import Covariates, check_lists, forecast_exog
+from .data.panel import Columns, Panel, from_frame, from_frame_like
+from .data.windows import (
     Packed,
     UnitWindows,
     last_windows,
@@ -34,6 +19,23 @@ from .windows import (
     recency_weights,
     split_holdout,
     training_windows,
+)
+from .dist.histogram import Histogram
+from .estimator import Estimator, check_choice, check_int, check_number
+from .evaluation.metrics import pit
+from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
+from .nn.encoders import ENCODERS
+from .nn.heads import HEADS
+from .nn.losses import TARGETS
+from .nn.network import ForecastNet, ModelConfig
+from .train import calibration, distill, distributed
+from .train.loop import (
+    SCHEDULES,
+    TrainConfig,
+    fit_budget,
+    fit_model,
+    holdout_size,
+    unit_histogram,
 )
 
 

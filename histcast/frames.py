@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .panel import Columns
+from .data.panel import Columns
 
 LEVELS = tuple(float(x) for x in np.round(np.arange(1, 10) / 10, 2))  # WQL's levels 0.1 .. 0.9
 INTERVALS = (80, 95)

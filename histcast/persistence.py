@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import distributed
-from .covariates import Covariates, ExogArrays
-from .frequency import freq_from_json, freq_to_json
-from .network import ForecastNet, ModelConfig
-from .panel import Columns, Panel
+from .data.covariates import Covariates, ExogArrays
+from .data.frequency import freq_from_json, freq_to_json
+from .data.panel import Columns, Panel
+from .nn.network import ForecastNet, ModelConfig
+from .train import distributed
 
 FORMAT = 1
 FITTED = ("margin_", "outside_share_", "val_size_", "history_")  # plain JSON-able choices

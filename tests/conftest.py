@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from histcast.synthetic import make_panel
+from histcast.datasets.synthetic import make_panel
 
 # 2 threads on CI's 2 cores; HISTCAST_TEST_THREADS=1 on a machine shared with other jobs
 torch.set_num_threads(int(os.environ.get("HISTCAST_TEST_THREADS", "2")))

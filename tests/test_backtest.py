@@ -2,13 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from histcast import metrics
-from histcast.backtest import LEVELS, _scales, cross_validation, evaluate
-from histcast.baselines import SeasonalNaive
+from histcast.data.panel import Columns, from_frame
 from histcast.ensemble import HistEnsemble
 from histcast.estimator import NotFittedError
+from histcast.evaluation import metrics
+from histcast.evaluation.backtest import LEVELS, _scales, cross_validation, evaluate
+from histcast.evaluation.baselines import SeasonalNaive
 from histcast.forecaster import HistForecaster
-from histcast.panel import Columns, from_frame
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import pytest
 from conftest import check_forecaster
 from scipy.stats import norm
 
-from histcast.baselines import (
+from histcast.estimator import NotFittedError, clone
+from histcast.evaluation.baselines import (
     ARIMA,
     ETS,
     SeasonalNaive,
@@ -12,7 +13,6 @@ from histcast.baselines import (
     ses_variance,
     theta_residuals,
 )
-from histcast.estimator import NotFittedError, clone
 
 
 @pytest.mark.parametrize("model", [SeasonalNaive, ETS, ARIMA, Theta])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from histcast import bins
-from histcast.losses import bin_targets, sparse_targets
+from histcast.data import bins
+from histcast.nn.losses import bin_targets, sparse_targets
 
 
 def test_widen_by_hand_numpy_and_torch_agree():

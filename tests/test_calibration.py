@@ -6,10 +6,10 @@ import pytest
 import torch
 from scipy import stats
 
-from histcast.calibration import MAX_KNOTS, apply_map, fit_map
-from histcast.distributions import Histogram
+from histcast.datasets.synthetic import make_panel
+from histcast.dist.histogram import Histogram
 from histcast.forecaster import HistForecaster
-from histcast.synthetic import make_panel
+from histcast.train.calibration import MAX_KNOTS, apply_map, fit_map
 
 EDGES = torch.linspace(-6, 6, 241, dtype=torch.float64)
 

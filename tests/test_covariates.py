@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from histcast.backtest import cross_validation
-from histcast.covariates import Covariates, robust_scale
+from histcast.data.covariates import Covariates, robust_scale
+from histcast.data.panel import Columns, from_frame
+from histcast.data.windows import Packed, UnitWindows, training_windows
 from histcast.estimator import clone
+from histcast.evaluation.backtest import cross_validation
 from histcast.forecaster import HistForecaster
-from histcast.panel import Columns, from_frame
-from histcast.windows import Packed, UnitWindows, training_windows
 
 FAST = dict(max_steps=6, hidden_size=8, n_bins=20, batch_size=16, verbose=False, val_size=0,
             context_length=24)  # fmt: skip
@@ -292,7 +292,7 @@ def test_cross_validation_reads_future_covariates_from_df(frames):
 
 
 def test_baselines_without_covariates_say_so_once(frames):
-    from histcast.baselines import SeasonalNaive
+    from histcast.evaluation.baselines import SeasonalNaive
 
     df, _, _ = frames
     models = [HistForecaster(horizon=H, futr_exog_list=["promo"], **FAST), SeasonalNaive(H)]

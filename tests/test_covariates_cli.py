@@ -10,8 +10,8 @@ import pytest
 from test_covariates import make_frames
 
 from histcast import cli
-from histcast.baselines import ARIMA, ETS, exog_design
 from histcast.cli import main
+from histcast.evaluation.baselines import ARIMA, ETS, exog_design
 from histcast.forecaster import HistForecaster
 
 

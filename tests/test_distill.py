@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 import torch
 
-from histcast.distill import batches, soft_targets, teacher_probs
-from histcast.distributions import Histogram
+from histcast.data.windows import Packed, training_windows
+from histcast.dist.histogram import Histogram
 from histcast.ensemble import HistEnsemble
 from histcast.forecaster import HistForecaster
-from histcast.losses import bin_targets
-from histcast.windows import Packed, training_windows
+from histcast.nn.losses import bin_targets
+from histcast.train.distill import batches, soft_targets, teacher_probs
 
 FAST = dict(max_epochs=3, steps_per_epoch=8, hidden_size=12, n_bins=30, batch_size=32,
             context_length=48, verbose=False)  # fmt: skip
@@ -132,8 +132,8 @@ def test_ensemble_teacher_is_the_mean_of_its_members_rebinned(small_panel, teach
     member onto the student's bins and averaging (the definition of the mixture's target)."""
     from types import SimpleNamespace
 
-    from histcast.distill import _teacher_parts
-    from histcast.mixture import rebin
+    from histcast.dist.mixture import rebin
+    from histcast.train.distill import _teacher_parts
 
     ens = HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=2).fit(small_panel)
     mixed = SimpleNamespace(members_=[teacher, *ens.members_])  # 40 bins; 30 bins twice

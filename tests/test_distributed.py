@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from histcast import distributed
+from histcast.datasets.synthetic import make_panel
 from histcast.forecaster import HistForecaster
-from histcast.synthetic import make_panel
+from histcast.train import distributed
 
 SCRIPT = """
 import json, sys
 import numpy as np
 import torch
-from histcast import distributed
+from histcast.train import distributed
 from histcast.forecaster import HistForecaster
-from histcast.synthetic import make_panel
+from histcast.datasets.synthetic import make_panel
 
 torch.set_num_threads(1)
 out = sys.argv[1]

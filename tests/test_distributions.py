@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from histcast.distributions import Histogram
+from histcast.dist.histogram import Histogram
 
 
 def random_histogram(rng, k=12, empty=3):

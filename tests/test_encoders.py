@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from histcast.encoders import TCNEncoder, make_encoder
+from histcast.nn.encoders import TCNEncoder, make_encoder
 
 
 def full_tcn(tcn: TCNEncoder, x: torch.Tensor) -> torch.Tensor:

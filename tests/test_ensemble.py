@@ -10,11 +10,11 @@ import torch
 from conftest import check_forecaster
 
 from histcast import cli
-from histcast.backtest import cross_validation
+from histcast.dist.mixture import mix
 from histcast.ensemble import HistEnsemble
 from histcast.estimator import NotFittedError, clone
+from histcast.evaluation.backtest import cross_validation
 from histcast.forecaster import HistForecaster
-from histcast.mixture import mix
 
 FAST = dict(max_epochs=2, steps_per_epoch=6, hidden_size=12, n_bins=30, batch_size=32,
             context_length=48, verbose=False)  # fmt: skip

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from histcast.features import calendar_features, cycles, n_features, season_length, step_days
+from histcast.data.calendar import calendar_features, cycles, n_features, season_length, step_days
 
 DAY, WEEK, YEAR = 1.0, 7.0, 365.25
 MONTH = YEAR / 12

@@ -54,7 +54,7 @@ def test_bad_levels_are_refused(quantiles, level, match):
 def test_frames_and_baselines_do_not_load_torch_or_the_training_loop():
     code = (
         "import sys, histcast.frames, histcast.baselines\n"
-        "heavy = ('torch', 'histcast.forecaster', 'histcast.training')\n"
+        "heavy = ('torch', 'histcast.forecaster', 'histcast.train.loop')\n"
         "bad = [m for m in heavy if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -124,7 +124,7 @@ def test_float32_levels_are_named_by_their_shortest_decimal():
 def test_forecast_frame_by_blocks_of_series_equals_one_block():
     import torch
 
-    from histcast.distributions import Histogram
+    from histcast.dist.histogram import Histogram
 
     torch.manual_seed(0)
     probs = torch.softmax(torch.randn(7, 3, 5, dtype=torch.float64), -1)

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from histcast.frequency import future_timestamps
-from histcast.panel import from_frame
+from histcast.data.frequency import future_timestamps
+from histcast.data.panel import from_frame
 
 
 def one(ds, uid="a"):

@@ -3,8 +3,8 @@ import pytest
 import torch
 from scipy import stats
 
-from histcast.distributions import Histogram
-from histcast.heads import (
+from histcast.dist.histogram import Histogram
+from histcast.nn.heads import (
     QUANTILE_LEVELS,
     PointHead,
     QuantileHead,
@@ -12,7 +12,7 @@ from histcast.heads import (
     make_head,
     normal_probs,
 )
-from histcast.network import seasonal_lag_index
+from histcast.nn.network import seasonal_lag_index
 
 
 def test_seasonal_lags_are_same_phase_positions():

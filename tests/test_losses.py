@@ -3,8 +3,8 @@ import pytest
 import torch
 from scipy import stats
 
-from histcast import bins
-from histcast.losses import (
+from histcast.data import bins
+from histcast.nn.losses import (
     bin_targets,
     cross_entropy,
     gaussian_nll,

@@ -3,8 +3,8 @@ import warnings
 import numpy as np
 import pytest
 
-from histcast import metrics
-from histcast.distributions import Histogram
+from histcast.dist.histogram import Histogram
+from histcast.evaluation import metrics
 
 Y = np.array([[10.0, 12.0, 14.0], [1.0, 0.0, 2.0]])
 Q_LEVELS = np.array([0.1, 0.5, 0.9])

@@ -6,8 +6,8 @@ import pytest
 import torch
 from scipy import integrate
 
-from histcast.distributions import Histogram
-from histcast.mixture import cdf_at, mix, rebin, union_edges
+from histcast.dist.histogram import Histogram
+from histcast.dist.mixture import cdf_at, mix, rebin, union_edges
 
 
 def hist(edges, probs):

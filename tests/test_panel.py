@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from histcast.exog_frames import aligned, future_frame, static_frame
-from histcast.frequency import freq_from_json, freq_to_json
-from histcast.panel import MAX_ABS, MIN_ABS, Columns, from_frame
+from histcast.data.exog_frames import aligned, future_frame, static_frame
+from histcast.data.frequency import freq_from_json, freq_to_json
+from histcast.data.panel import MAX_ABS, MIN_ABS, Columns, from_frame
 
 
 def frame(ids, lengths, freq="h", start="2024-01-01"):

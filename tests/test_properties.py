@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from histcast.data.frequency import future_timestamps
 from histcast.forecaster import HistForecaster
-from histcast.frequency import future_timestamps
 
 TINY = dict(max_steps=3, hidden_size=8, n_bins=16, context_length=16, step_skip=2, verbose=False)
 FREQS = ["h", "D", "W-SUN", "MS", "QS", 1, 7]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from histcast.synthetic import make_panel
+from histcast.datasets.synthetic import make_panel
 
 
 @pytest.mark.parametrize("kind", ["seasonal", "skewed", "bimodal"])

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from histcast.losses import histogram_loss
-from histcast.training import (
+from histcast.data.windows import UnitBatch, recency_weights, training_windows
+from histcast.nn.losses import histogram_loss
+from histcast.train.loop import (
     TrainConfig,
     adamw,
     batches_of,
@@ -13,7 +14,6 @@ from histcast.training import (
     lr_factor,
     unit_crps,
 )
-from histcast.windows import UnitBatch, recency_weights, training_windows
 
 
 def test_recency_weights_halve_every_halflife():

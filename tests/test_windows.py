@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from histcast.features import calendar_features
-from histcast.panel import from_frame
-from histcast.windows import (
+from histcast.data.calendar import calendar_features
+from histcast.data.panel import from_frame
+from histcast.data.windows import (
     Packed,
     UnitWindows,
     gather,

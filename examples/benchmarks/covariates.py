@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from _common import RESULTS, data_dir, print_table, resolved_params, write
 
-from histcast.backtest import cross_validation, evaluate
-from histcast.baselines import ARIMA, ETS, SeasonalNaive
 from histcast.datasets import load_dataset
+from histcast.evaluation.backtest import cross_validation, evaluate
+from histcast.evaluation.baselines import ARIMA, ETS, SeasonalNaive
 from histcast.forecaster import HistForecaster
 
 KEYS = ["WQL", "MASE", "MSIS", "coverage_80", "coverage_95", "scaled_CRPS"]
@@ -117,7 +117,7 @@ def summary(rows) -> list[dict]:
 
 
 def fan_chart(cv, df, path) -> None:
-    from histcast.plotting import fan_chart as plot
+    from histcast.evaluation.plots import fan_chart as plot
 
     history = df[["unique_id", "ds", "y"]]
     fig = plot(history, cv, "HistTCN+exog", ids=[FAN_MARKET], n_history=72)

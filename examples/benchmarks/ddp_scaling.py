@@ -31,10 +31,10 @@ def worker(out: str, steps: int, batch: int) -> None:
     """One rank: fit, forecast; rank 0 writes its timings to `out`."""
     import torch
 
-    from histcast import distributed
     from histcast.datasets import load_m4
+    from histcast.datasets.synthetic import make_panel
     from histcast.forecaster import HistForecaster
-    from histcast.synthetic import make_panel
+    from histcast.train import distributed
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     root = data_dir()

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from _common import print_table, resolved_params, write
 
+from histcast.data.panel import Columns, from_frame
 from histcast.forecaster import HistForecaster
-from histcast.panel import Columns, from_frame
 
 CLEAR_REFS = Path("/proc/self/clear_refs")
 

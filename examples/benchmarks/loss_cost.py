@@ -27,7 +27,7 @@ from _common import print_table, resolved_params, write
 
 from histcast.datasets import load_dataset
 from histcast.forecaster import HistForecaster
-from histcast.losses import gaussian_nll, histogram_loss, mse_loss
+from histcast.nn.losses import gaussian_nll, histogram_loss, mse_loss
 
 BATCH, HORIZON, HIDDEN = 256, 48, 64
 HEADS = {"hist": "histogram", "mse": "mse", "nll": "gaussian"}  # case -> HistForecaster head

@@ -20,10 +20,10 @@ import time
 import pandas as pd
 from _common import RESULTS, best_epoch, data_dir, print_table, provenance, resolved_params
 
-from histcast.backtest import evaluate
 from histcast.datasets import load_m4
+from histcast.evaluation.backtest import evaluate
+from histcast.evaluation.metrics import crps_histogram
 from histcast.forecaster import HistForecaster
-from histcast.metrics import crps_histogram
 
 COLS = ["WQL", "MASE", "MSIS", "coverage_80", "scaled_CRPS", "epochs", "seconds"]
 

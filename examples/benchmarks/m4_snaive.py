@@ -14,9 +14,9 @@ import time
 import pandas as pd
 from _common import data_dir, resolved_params, write
 
-from histcast.backtest import evaluate
-from histcast.baselines import SeasonalNaive
 from histcast.datasets import load_m4
+from histcast.evaluation.backtest import evaluate
+from histcast.evaluation.baselines import SeasonalNaive
 
 
 def main() -> None:

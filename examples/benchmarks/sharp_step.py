@@ -31,7 +31,7 @@ from _common import print_table, resolved_params, write
 from loss_cost import BATCH, HORIZON, default_network
 
 from histcast.datasets import load_dataset
-from histcast.losses import sparse_targets
+from histcast.nn.losses import sparse_targets
 
 VARIANTS = ("autograd", "shipped")
 

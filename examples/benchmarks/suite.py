@@ -32,12 +32,12 @@ import pandas as pd
 import torch
 from _common import RESULTS, data_dir, print_table, resolved_params, write
 
-from histcast.backtest import cross_validation, evaluate
-from histcast.baselines import MODELS as BASELINES
 from histcast.datasets import FROM_DIR, load_dataset, load_split
+from histcast.evaluation.backtest import cross_validation, evaluate
+from histcast.evaluation.baselines import MODELS as BASELINES
+from histcast.evaluation.metrics import crps_histogram
 from histcast.forecaster import HistForecaster
 from histcast.frames import LEVELS
-from histcast.metrics import crps_histogram
 
 SETS = ["m1_monthly", "m3_quarterly", "m3_yearly", "tourism_quarterly", "m4_hourly",
         "exchange_rate"]  # fmt: skip
@@ -174,7 +174,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 def calibration_plot(name: str, cvs: dict, prefix: str = "suite") -> None:
     """Share of actuals at or below each quantile forecast against its level, per model."""
     try:
-        from histcast.plotting import reliability_diagram
+        from histcast.evaluation.plots import reliability_diagram
     except ImportError:
         return
     frames = [cv for cv in cvs.values()]

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from . import bins
-from .features import calendar_features
+from .calendar import calendar_features
 from .panel import Panel
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .distributions import Histogram
+from ..dist.histogram import Histogram
 
 KINDS = ("seasonal", "skewed", "bimodal", "intermittent")
 START = pd.Timestamp("2024-01-01")

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..data.bins import unit_grid
+from ..dist.histogram import Histogram
 from . import distributed
-from .bins import unit_grid
-from .distributions import Histogram
 
 SCHEDULES = ("cosine", "constant")
 MAX_PASSES = 100  # more passes over the training windows than this: hold out, stop early

@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 import torch
 
-from .distributions import Histogram, check_levels
-from .frames import LEVELS
+from ..dist.histogram import Histogram, check_levels
+from ..frames import LEVELS
 
 
 def _arr(x) -> np.ndarray:

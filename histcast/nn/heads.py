@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .bins import unit_grid
+from ..data.bins import unit_grid
 from .losses import gaussian_nll, histogram_loss, mse_loss, pinball_loss, truncated_normal_probs
 
 HEADS = ("histogram", "gaussian", "quantile", "mse")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .distributions import Histogram
+from .histogram import Histogram
 
 CHUNK = 4096  # rows per binary-search chunk (bounds the (rows, points) temporaries)
 PAD_REL = 1e-12  # spacing of the zero-mass edges that replace repeated union edges

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .distributions import Histogram
-from .losses import bin_targets
-from .mixture import rebin
-from .windows import Packed, TrainingWindows, UnitBatch, UnitWindows, Windows
+from ..data.windows import Packed, TrainingWindows, UnitBatch, UnitWindows, Windows
+from ..dist.histogram import Histogram
+from ..dist.mixture import rebin
+from ..nn.losses import bin_targets
 
 
 @dataclass

@@ -18,11 +18,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from . import metrics
-from .estimator import check_alias, clone
-from .exog_frames import aligned
-from .features import season_length as default_season_length
-from .frames import (
+from ..data.calendar import season_length as default_season_length
+from ..data.exog_frames import aligned
+from ..data.frequency import common_freq
+from ..data.panel import Columns, from_frame
+from ..estimator import check_alias, clone
+from ..frames import (
     INTERVALS,
     LEVELS,
     forecast_frame,
@@ -31,8 +32,7 @@ from .frames import (
     model_aliases,
     quantile_name,
 )
-from .frequency import common_freq
-from .panel import Columns, from_frame
+from . import metrics
 
 METRICS = ("CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95")
 POINT_METRICS = ("MASE", "sMAPE")

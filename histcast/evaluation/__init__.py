@@ -1,0 +1,2 @@
+"""Evaluation: `metrics` (CRPS, WQL, MASE, sMAPE, MSIS, coverage, PIT), `backtest`
+(`cross_validation`, `evaluate`), `baselines` (statsmodels models) and `plots`."""
