@@ -8,8 +8,8 @@ import pytest
 
 import histcast
 from histcast import datasets
-from histcast.datasets import catalog
 from histcast.data.panel import from_frame
+from histcast.datasets import catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # the project's benchmark files (read-only, never committed): HISTCAST_DATA or ../shared/data
@@ -106,7 +106,7 @@ def fake_sources(monkeypatch) -> list[str]:
              epf.encode(), "electricity-short-future-ex-vars.csv": future.encode()}  # fmt: skip
     asked = []
 
-    def fetch(url):
+    def fetch(url, folder=None):
         asked.append(url)
         return files[url.rsplit("/", 1)[1]]
 
@@ -219,3 +219,22 @@ def test_real_m5_exog():
     assert list(df.columns) == ["unique_id", "ds", "y", *info.futr_exog]
     assert df.unique_id.nunique() == 8 and df.groupby("unique_id").size().eq(1969).all()
     assert from_frame(df).freq == pd.tseries.frequencies.to_offset(info.freq)
+
+
+def test_download_offline_gives_one_clear_error(tmp_path, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    def offline(url, timeout=None):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(ConnectionError) as info:
+        datasets.download("epf", tmp_path)
+    message = str(info.value)
+    assert message.startswith("could not download https://raw.githubusercontent.com/")
+    assert "Temporary failure in name resolution" in message
+    assert "needs internet access" in message
+    assert str(tmp_path / "epf") in message and "datasets/README.md" in message
+    assert isinstance(info.value.__cause__, urllib.error.URLError)
+    assert not (tmp_path / "epf").exists()  # nothing half-written

@@ -319,7 +319,7 @@ def download(name: str, data_dir, base_url: str | None = None) -> Path:
         raise ValueError(f"cannot download {name!r}; choose one of {', '.join(sorted(FROM_DIR))}")
 
     def get(file: str, url: str) -> bytes:
-        return _fetch(f"{base_url}/{file}" if base_url else url)
+        return _fetch(f"{base_url}/{file}" if base_url else url, Path(data_dir) / name)
 
     files: dict[str, pd.DataFrame] = {}
     if name == "exchange_rate":
@@ -347,9 +347,19 @@ def download(name: str, data_dir, base_url: str | None = None) -> Path:
     return folder
 
 
-def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (public data URLs)
-        return response.read()
+def _fetch(url: str, folder=None) -> bytes:
+    """The bytes at `url`; one `ConnectionError` naming the URL and the way around it when the
+    download fails (no internet access, a proxy, a moved file)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (public data)
+            return response.read()
+    except OSError as err:  # URLError, HTTPError and timeouts are OSErrors
+        reason = getattr(err, "reason", None) or err
+        where = folder if folder is not None else "the data directory"
+        raise ConnectionError(
+            f"could not download {url}: {reason}; histcast.datasets.download needs internet "
+            f"access; or put the files in {where} yourself (see datasets/README.md)"
+        ) from err
 
 
 # pandas' default missing-value strings (read_csv's na_values), for every column but the ids
