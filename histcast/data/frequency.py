@@ -146,7 +146,7 @@ def _holiday_hint(ds: np.ndarray, indptr: np.ndarray, bad: np.ndarray) -> str:
     """For weekday-only dates with weekdays missing (holidays): how to say so with freq=."""
     s = int(np.argmax(bad))
     days = pd.DatetimeIndex(ds[indptr[s] : indptr[s + 1]])
-    if (days.dayofweek >= 5).any() or (days != days.normalize()).any():
+    if (days.day_of_week >= 5).any() or (days != days.normalize()).any():
         return ""
     missing = pd.bdate_range(days[0], days[-1]).difference(days)
     if not 0 < len(missing) <= max(1, len(days) // 10):
