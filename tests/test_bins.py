@@ -1,5 +1,7 @@
 """The unit-space transform and bin supports, pinned by hand (as Chronos tests its tokenizer)."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -125,11 +127,16 @@ def test_choose_margin_takes_the_narrowest_that_fits():
 
     assert bins.choose_margin(share_at) == (0.3, 0.02)  # <= MAX_OUTSIDE counts
     assert seen == [0.1, 0.2, 0.3]  # narrowest first, stops at the first that fits
-    assert bins.choose_margin(lambda m: 0.5) == (bins.MARGINS[-1], 0.5)  # none fits: widest
+    with pytest.warns(UserWarning, match=r"50\.0% .* even at the widest margin tried \(1\);"):
+        assert bins.choose_margin(lambda m: 0.5) == (bins.MARGINS[-1], 0.5)  # none fits: widest
 
 
 def test_choose_margin_fixed_number():
-    assert bins.choose_margin(lambda m: m / 10, 0.25) == (0.25, 0.025)
+    with pytest.warns(UserWarning, match=r"2\.5% of the training targets .* at margin=0\.25; the"):
+        assert bins.choose_margin(lambda m: m / 10, 0.25) == (0.25, 0.025)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # at most 2% outside: no warning
+        assert bins.choose_margin(lambda m: 0.02, 0.25) == (0.25, 0.02)
 
 
 def test_huge_value_lands_in_the_last_bin():

@@ -189,11 +189,12 @@ def choose_margin(outside_share_at, margin: float | str = "auto") -> tuple[float
         if share <= MAX_OUTSIDE:
             break
     if share > MAX_OUTSIDE:
+        at = f"even at the widest margin tried ({m:g})" if margin == "auto" else f"at margin={m:g}"
         warnings.warn(
-            f"{share:.0%} of the training targets fall outside their windows' supports even "
-            f"with margin={m:g} (at most {MAX_OUTSIDE:.0%} is the aim): forecasts beyond a "
-            "support are pinned at its edge. The series move further in a horizon than in a "
-            "context (fast trends?); give a larger margin=, or a longer context_length",
+            f"{share:.1%} of the training targets fall outside their windows' supports {at}; "
+            f"the aim is at most {MAX_OUTSIDE:.0%}: forecasts beyond a support are pinned at its "
+            "edge. The series move further in a horizon than in a context (fast trends?); give "
+            "a larger margin=, or a longer context_length",
             stacklevel=3,
         )
     return m, share
