@@ -9,6 +9,7 @@ from histcast import cli
 from histcast.cli import main
 
 
+@pytest.mark.slow
 def test_backtest_quick_writes_its_files(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["backtest", "--quick", "--quiet", "--models", "histgru,snaive", "--horizon", "12",
@@ -176,6 +177,7 @@ def test_unexpected_errors_are_one_line_too(tmp_path, csv_file, capsys, monkeypa
         main(argv)
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_same_command():
     ok = subprocess.run([sys.executable, "-m", "histcast", "--help"], capture_output=True,
                         text=True, timeout=120)  # fmt: skip

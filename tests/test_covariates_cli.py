@@ -70,6 +70,7 @@ def files(tmp_path, monkeypatch):
     return {k: str(v) for k, v in paths.items()}
 
 
+@pytest.mark.slow
 def test_forecast_command_with_covariates(files, tmp_path):
     out = tmp_path / "fc.csv"
     assert main(["forecast", "--data", files["data"], "--horizon", "4", "--model", "histtcn",
@@ -84,6 +85,7 @@ def test_forecast_command_with_covariates(files, tmp_path):
     assert pd.read_csv(out).columns[2] == "ARIMA"
 
 
+@pytest.mark.slow
 def test_backtest_command_with_covariates(files, tmp_path, capsys):
     out = tmp_path / "bt"
     assert main(["backtest", "--data", files["data"], "--horizon", "4", "--windows", "2",

@@ -9,6 +9,7 @@ Each test trains two small models for 400 steps (~6 s each on one CPU thread).
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from scipy.stats import norm
 
@@ -56,6 +57,7 @@ def check(with_cov, oracle, without):
     assert without > 2 * with_cov, (without, with_cov)  # observed 2.3-3.1x
 
 
+@pytest.mark.slow
 def test_a_future_known_promotion():
     def promo_mean(s, level, t, rng):
         days = rng.uniform(size=len(t) // 24) < 0.3
@@ -70,6 +72,7 @@ def test_a_future_known_promotion():
     check(with_cov, oracle, crps(plain, test)[0])
 
 
+@pytest.mark.slow
 def test_a_lagged_historical_indicator():
     def indicator_mean(s, level, t, rng):
         daily = rng.standard_normal(len(t) // 24 + 1)
@@ -84,6 +87,7 @@ def test_a_lagged_historical_indicator():
     check(with_cov, oracle, crps(plain, test)[0])
 
 
+@pytest.mark.slow
 def test_a_static_category():
     weekend = np.asarray(pd.date_range(START, periods=24 * 7 * 6 - 24, freq="h").day_of_week >= 5)
 

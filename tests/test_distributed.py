@@ -61,6 +61,7 @@ def one_rank():
     return model, model.predict_distribution()[0]
 
 
+@pytest.mark.slow
 def test_two_processes_follow_one_process_with_twice_the_batch(two_ranks, one_rank):
     _, result = two_ranks
     model, _ = one_rank
@@ -74,6 +75,7 @@ def test_two_processes_follow_one_process_with_twice_the_batch(two_ranks, one_ra
     assert len(set(np.round(losses, 6))) == len(losses)  # a trajectory, not one value
 
 
+@pytest.mark.slow
 def test_sharded_forecasts_are_gathered_in_series_order(two_ranks, one_rank):
     out, _ = two_ranks
     _, dist = one_rank  # 5 series: rank 0 forecasts 3, rank 1 forecasts 2
@@ -81,6 +83,7 @@ def test_sharded_forecasts_are_gathered_in_series_order(two_ranks, one_rank):
     np.testing.assert_allclose(np.load(out / "edges.npy"), dist.edges.numpy(), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_rank_zero_saves_a_model_that_loads_in_one_process(two_ranks, one_rank):
     out, _ = two_ranks
     _, dist = one_rank

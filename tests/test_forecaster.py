@@ -115,6 +115,7 @@ def bimodal_fits(bimodal):
     return out
 
 
+@pytest.mark.slow
 def test_histogram_head_is_near_the_oracle_and_beats_gaussian(bimodal, bimodal_fits):
     dist, y, index = bimodal_fits["histogram"]
     oracle = bimodal.truth(index).crps(y.reshape(-1)).mean().item()
@@ -130,12 +131,14 @@ def coverage90(dist, y) -> float:
     return ((y >= q[..., 0]) & (y <= q[..., 1])).double().mean().item()
 
 
+@pytest.mark.slow
 def test_ninety_percent_interval_coverage_bimodal(bimodal_fits):
     # 0.975-0.99 (over-dispersed) until the robust support of session 5
     dist, y, _ = bimodal_fits["histogram"]
     assert 0.85 <= coverage90(dist, y) <= 0.95
 
 
+@pytest.mark.slow
 def test_seasonal_heteroscedastic_case_is_calibrated_and_near_oracle():
     panel = make_panel("seasonal", n_series=20, length=500, seed=0)
     train, test = split_last(panel.df, 24)

@@ -48,6 +48,7 @@ def _values(fc: pd.DataFrame) -> np.ndarray:
     panel=panels(), horizon=st.integers(1, 6), log_c=st.floats(-250, 250),
     log_a=st.floats(-2, 8), sign=st.sampled_from([-1.0, 1.0]),
 )  # fmt: skip
+@pytest.mark.slow
 def test_forecast_invariants(tmp_path_factory, panel, horizon, log_c, log_a, sign):
     df, freq = panel
     original = df.copy()
