@@ -8,35 +8,24 @@ import torch
 
 from . import persistence
 from .data import bins
+from .data.batches import Packed, UnitWindows
 from .data.calendar import calendar_features, cycles, n_features, season_length, step_days
-from .data.covariates import Covariates, check_lists, forecast_exog
+from .data.covariates import Covariates, check_lists, forecast_exog, has_covariates
 from .data.panel import Columns, Panel, from_frame, from_frame_like
-from .data.windows import (
-    Packed,
-    UnitWindows,
-    last_windows,
-    margin_sample,
-    recency_weights,
-    split_holdout,
-    training_windows,
-)
+from .data.windows import last_windows
 from .dist.histogram import Histogram
 from .estimator import Estimator, check_choice, check_int, check_number
 from .evaluation.metrics import pit
 from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
+from .nn.config import ModelConfig
 from .nn.encoders import ENCODERS
 from .nn.heads import HEADS
 from .nn.losses import TARGETS
-from .nn.network import ForecastNet, ModelConfig
+from .nn.network import ForecastNet
 from .train import calibration, distill, distributed
-from .train.loop import (
-    SCHEDULES,
-    TrainConfig,
-    fit_budget,
-    fit_model,
-    holdout_size,
-    unit_histogram,
-)
+from .train.config import SCHEDULES, TrainConfig
+from .train.loop import fit_model, unit_histogram
+from .train.plan import plan_fit
 
 
 def default_context_length(freq, horizon: int) -> int:
@@ -196,41 +185,20 @@ class HistForecaster(Estimator):
         distributed.setup()  # under torchrun: join its process group
         columns = Columns(id_col, time_col, target_col)
         check_lists(self, columns)
-        panel = from_frame(df, columns, self.freq)
+        panel = from_frame(df, columns, self.freq, keep_order=has_covariates(self))
         covariates, exog = Covariates.fit(self, df, static_df, panel, columns)
         config = self._model_config(panel.freq, covariates)
-        cfg, device = self._train_config(), self._device()
-        val_size = holdout_size(self.val_size, self.horizon, cfg, panel.lengths)
-        cfg = fit_budget(cfg, panel.lengths)
-        train_panel, holds_out = split_holdout(panel, val_size)
-        train = training_windows(train_panel.indptr, train_panel.lengths)
-        if len(train) == 0:
-            raise ValueError("no training windows: the series are too short for this horizon")
-        cut = exog and exog.drop_last(panel.indptr, panel.lengths - train_panel.lengths)
-        data = Packed.from_panel(train_panel, panel.freq, device, exog=cut)  # before the holdout
-        idx = margin_sample(train, train_panel.indptr, config.context_length, self.seed)
-        margin, share = bins.choose_margin(
-            lambda m: bins.outside_share(self._windows(config, m)(data, train.take(idx)).y),
-            self.margin,
-        )
-        windows = self._windows(config, margin)
-        full = (
-            Packed.from_panel(panel, panel.freq, device, ranges=data.ranges, exog=exog)
-            if val_size
-            else data  # nothing held out: the same panel
-        )
-        val = last_windows(panel.indptr, val_size).take(np.flatnonzero(holds_out))
-        chunks = np.array_split(np.arange(len(val)), max(1, len(val) // 1024))
-        val_batches = [windows(full, val.take(c)) for c in chunks] if val_size and len(val) else []
+        plan = plan_fit(self, panel, exog, config, self._device())
         torch.manual_seed(self.seed)
-        model = ForecastNet(config).to(device)
-        weights = recency_weights(train, train_panel.indptr, self.recency_halflife)
-        make_batch = distill.batches(windows, data, train, self, config, teacher, panel.freq)
-        history = fit_model(model, make_batch, len(train), val_batches, cfg, weights)
-        self.calibration_ = self._calibration_map(model, val_batches)
+        model = ForecastNet(config).to(plan.data.values.device)
+        make_batch = distill.batches(plan.windows, plan.data, plan.train, self, config, teacher,
+                                     panel.freq)  # fmt: skip
+        history = fit_model(model, make_batch, len(plan.train), plan.val_batches, plan.cfg,
+                            plan.weights)  # fmt: skip
+        self.calibration_ = self._calibration_map(model, plan.val_batches)
         self.columns_, self.freq_, self.panel_, self.config_ = columns, panel.freq, panel, config
-        self.margin_, self.outside_share_, self.val_size_ = margin, share, val_size
-        self.covariates_, self.exog_ = covariates, exog
+        self.margin_, self.outside_share_ = plan.windows.margin, plan.outside_share
+        self.val_size_, self.covariates_, self.exog_ = plan.val_size, covariates, exog
         self.history_, self.model_ = history, model  # model_ last: it means "fitted"
         return self
 
@@ -303,7 +271,8 @@ class HistForecaster(Estimator):
         return forecast_frame(index, dist, self.alias_, quantiles, level)
 
     def _new_panel(self, df: pd.DataFrame) -> Panel:
-        return from_frame_like(df, self.columns_, self.freq_)
+        keep_order = getattr(self, "covariates_", None) is not None
+        return from_frame_like(df, self.columns_, self.freq_, keep_order)
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path) -> None:

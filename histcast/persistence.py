@@ -23,7 +23,8 @@ import torch
 from .data.covariates import Covariates, ExogArrays
 from .data.frequency import freq_from_json, freq_to_json
 from .data.panel import Columns, Panel
-from .nn.network import ForecastNet, ModelConfig
+from .nn.config import ModelConfig
+from .nn.network import ForecastNet
 from .train import distributed
 
 FORMAT = 1

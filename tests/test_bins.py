@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from histcast.data import bins
+from histcast.dist.histogram import unit_grid
 from histcast.nn.losses import bin_targets, sparse_targets
 
 
@@ -100,7 +101,7 @@ def test_unit_round_trip_and_edges():
     torch.testing.assert_close(bins.from_unit(u, lo, hi), y)
     e = bins.edges(torch.tensor([0.0, -5.0]), torch.tensor([10.0, 5.0]), 4)
     torch.testing.assert_close(e[1], torch.tensor([-5.0, -2.5, 0.0, 2.5, 5.0]))
-    grid = bins.unit_grid(4, torch.zeros(1, dtype=torch.float64))
+    grid = unit_grid(4, torch.zeros(1, dtype=torch.float64))
     assert grid.dtype == torch.float64 and grid.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 

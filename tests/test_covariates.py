@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
+from histcast.data.batches import Packed, UnitWindows
 from histcast.data.covariates import Covariates, robust_scale
 from histcast.data.panel import Columns, from_frame
-from histcast.data.windows import Packed, UnitWindows, training_windows
+from histcast.data.windows import training_windows
 from histcast.estimator import clone
 from histcast.evaluation.backtest import cross_validation
 from histcast.forecaster import HistForecaster
@@ -61,7 +62,7 @@ def test_scaling_and_codes_by_hand():
         "color": ["red", "blue", None, "red", "blue", "green", "red", "red", "red"],
     })  # fmt: skip
     model = HistForecaster(horizon=1, futr_exog_list=["load", "dummy", "color"])
-    panel = from_frame(df)
+    panel = from_frame(df, keep_order=True)
     cov, exog = Covariates.fit(model, df, None, panel, Columns())
     # per series: (x - median) / IQR; a constant series falls back to a scale of 1
     np.testing.assert_allclose(exog.futr[:5, 0], (np.arange(1, 6) - 3) / 2)
@@ -85,7 +86,7 @@ def test_covariates_are_packed_in_the_panel_order_and_gathered_with_the_target()
     df, _, _ = make_frames((6, 5))
     shuffled = df.sample(frac=1, random_state=0)  # rows in any order, as the target
     model = HistForecaster(horizon=2, futr_exog_list=["promo"], hist_exog_list=["x"])
-    panel = from_frame(shuffled)
+    panel = from_frame(shuffled, keep_order=True)
     _, exog = Covariates.fit(model, shuffled, None, panel, Columns())
     centered = df.groupby("unique_id")["x"].transform(lambda v: v - v.median()).to_numpy()
     iqr = df.groupby("unique_id")["x"].transform(lambda v: v.quantile(0.75) - v.quantile(0.25))

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from histcast.data.windows import Packed, training_windows
+from histcast.data.batches import Packed
+from histcast.data.windows import training_windows
 from histcast.dist.histogram import Histogram
 from histcast.ensemble import HistEnsemble
 from histcast.forecaster import HistForecaster

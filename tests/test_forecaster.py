@@ -8,8 +8,8 @@ from histcast.data import bins
 from histcast.datasets.synthetic import make_panel
 from histcast.estimator import NotFittedError, clone
 from histcast.forecaster import HistForecaster, default_context_length, default_patch_size
-from histcast.nn.network import ModelConfig
-from histcast.train.loop import TrainConfig
+from histcast.nn.config import ModelConfig
+from histcast.train.config import TrainConfig
 
 FAST = dict(max_epochs=3, steps_per_epoch=10, hidden_size=16, n_bins=50, verbose=False)
 

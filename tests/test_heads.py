@@ -8,10 +8,10 @@ from histcast.nn.heads import (
     QUANTILE_LEVELS,
     PointHead,
     QuantileHead,
-    StepDropout,
     make_head,
     normal_probs,
 )
+from histcast.nn.layers import StepDropout
 from histcast.nn.network import seasonal_lag_index
 
 

@@ -375,7 +375,7 @@ def test_duplicate_column_names_are_refused_in_every_frame():
     with pytest.raises(ValueError, match=r"df has duplicate column names \['y'\]"):
         from_frame(pd.concat([df, df[["y"]]], axis=1))
     with pytest.raises(ValueError, match=r"df has duplicate column names \['promo'\]"):
-        aligned(twice, Columns(), ["promo"], None)
+        aligned(twice, from_frame(df, keep_order=True), ["promo"])
     p = from_frame(df)
     fut = pd.DataFrame({"unique_id": "a", "ds": p.future_ds(1)[0], "promo": [1.0]})
     with pytest.raises(ValueError, match=r"futr_df has duplicate column names \['promo'\]"):

@@ -2,18 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from histcast.data.windows import UnitBatch, recency_weights, training_windows
+from histcast.data.batches import UnitBatch
+from histcast.data.windows import training_windows
 from histcast.nn.losses import histogram_loss
-from histcast.train.loop import (
-    TrainConfig,
-    adamw,
-    batches_of,
-    fit_budget,
-    fit_model,
-    holdout_size,
-    lr_factor,
-    unit_crps,
-)
+from histcast.train.config import TrainConfig
+from histcast.train.loop import adamw, batches_of, fit_model, lr_factor, unit_crps
+from histcast.train.plan import fit_budget, holdout_size, recency_weights
 
 
 def test_recency_weights_halve_every_halflife():

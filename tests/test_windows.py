@@ -5,18 +5,11 @@ import pandas as pd
 import pytest
 import torch
 
+from histcast.data.batches import Packed, UnitWindows
 from histcast.data.calendar import calendar_features
 from histcast.data.panel import from_frame
-from histcast.data.windows import (
-    Packed,
-    UnitWindows,
-    gather,
-    last_windows,
-    margin_sample,
-    recency_weights,
-    split_holdout,
-    training_windows,
-)
+from histcast.data.windows import gather, last_windows, training_windows
+from histcast.train.plan import margin_sample, recency_weights, split_holdout
 
 NAN = float("nan")
 

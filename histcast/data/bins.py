@@ -32,6 +32,8 @@ import warnings
 import numpy as np
 import torch
 
+from ..dist.histogram import unit_grid
+
 BIN_RANGES = ("series", "window")
 TRIM = 0.01  # share of a history's points on each side the robust range may leave out
 MIN_TRIM_POINTS = 10  # fewer observed points: the range is [min, max]
@@ -157,11 +159,6 @@ def to_unit(y, lo, hi):
 def from_unit(u, lo, hi):
     """y = lo + (hi - lo) u, the inverse of `to_unit`."""
     return lo + (hi - lo) * u
-
-
-def unit_grid(n_bins: int, like: torch.Tensor) -> torch.Tensor:
-    """The K + 1 evenly spaced unit-space edges j / K, `(K+1,)`, with `like`'s dtype and device."""
-    return torch.linspace(0, 1, n_bins + 1, dtype=like.dtype, device=like.device)
 
 
 def edges(lo: torch.Tensor, hi: torch.Tensor, n_bins: int) -> torch.Tensor:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..estimator import check_choice
 from .exog_frames import aligned, future_frame, kind_of, numbers, static_frame
-from .frequency import show
+from .messages import show
 from .panel import Columns, Panel, head_mask
 
 LISTS = ("futr_exog_list", "hist_exog_list", "stat_exog_list")
@@ -58,6 +58,11 @@ def check_lists(model, cols: Columns) -> None:
                 raise ValueError(f"covariate column {n!r} is listed {where}")
             seen[n] = attr
     check_choice("exog_scaling", model.exog_scaling, SCALINGS)
+
+
+def has_covariates(model) -> bool:
+    """Whether the model reads covariate columns of `df` (future-known or historical)."""
+    return bool(model.futr_exog_list or model.hist_exog_list)
 
 
 def check_unused(futr_df, static_df) -> None:
@@ -193,7 +198,7 @@ class Covariates:
             raise ValueError(f"stat_exog_list names {stat}, but fit got no static_df")
         if not (futr or hist or stat):
             return None, None
-        frame = aligned(df, cols, futr + hist, panel.freq)
+        frame = aligned(df, panel, futr + hist)
         series = np.repeat(np.arange(panel.n_series), panel.lengths)
         groups = series if model.exog_scaling == "series" else np.zeros_like(series)
         n = panel.n_series if model.exog_scaling == "series" else 1
@@ -223,7 +228,7 @@ class Covariates:
     def pack(self, df, static_df, panel: Panel, cols: Columns) -> ExogArrays:
         """Covariates of the rows of `panel` (built from `df`) and of its series' statics:
         `static_df` when given, else the fitted values (series unknown to fit need it)."""
-        frame = aligned(df, cols, [c.name for c in self.futr + self.hist], panel.freq)
+        frame = aligned(df, panel, [c.name for c in self.futr + self.hist])
         return self._pack(frame, panel, self.static(static_df, panel.ids, cols))
 
     def _pack(self, frame: pd.DataFrame, panel: Panel, stat: np.ndarray) -> ExogArrays:

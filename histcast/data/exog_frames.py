@@ -18,8 +18,8 @@ import numbers as _numbers
 import numpy as np
 import pandas as pd
 
-from .frequency import show
-from .panel import Columns, from_frame, refuse_duplicate_columns
+from .messages import show
+from .panel import Columns, Panel, refuse_duplicate_columns
 from .timestamps import kinds, parse_timestamps
 
 
@@ -38,16 +38,15 @@ def _check_frame(frame, where: str, need: list[str], listed: list[str], what: st
         )
 
 
-def aligned(df: pd.DataFrame, cols: Columns, names: list[str], freq) -> pd.DataFrame:
-    """`df[names]` in the row order of `from_frame(df)` (by series, then time), index 0..N-1.
-
-    The order is `from_frame`'s own: it packs a copy of the id and time columns whose target is
-    the row number, so timestamps are parsed and sorted exactly as for the target."""
+def aligned(df: pd.DataFrame, panel: Panel, names: list[str]) -> pd.DataFrame:
+    """`df[names]` in the row order of `panel` (by series, then time), index 0..N-1: the rows
+    `panel.order` that `from_frame(df, keep_order=True)` kept, so `df` is parsed only once."""
     _check_frame(df, "df", [], names, "futr_exog_list / hist_exog_list")
-    rows = pd.DataFrame({c: df[c].reset_index(drop=True) for c in (cols.id, cols.time)})
-    rows[cols.target] = np.arange(len(df), dtype=np.float64)
-    order = from_frame(rows, cols, freq, min_obs=1).values.astype(np.int64)
-    return df[names].iloc[order].reset_index(drop=True)
+    if not names:
+        return pd.DataFrame(index=pd.RangeIndex(panel.indptr[-1]))
+    if panel.order is None:
+        raise ValueError("the panel was packed without its row order (from_frame(keep_order=))")
+    return df[names].iloc[panel.order].reset_index(drop=True)
 
 
 def _parse_time(frame: pd.DataFrame, like: np.ndarray, where: str, cols: Columns) -> np.ndarray:

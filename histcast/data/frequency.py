@@ -20,12 +20,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .messages import show
+
 _to_offset = pd.tseries.frequencies.to_offset
-
-
-def show(value):
-    """A numpy scalar as the Python value it holds, so that messages read 'a' or 3."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def future_timestamps(last, freq, h: int, first=None, lengths=None) -> np.ndarray:

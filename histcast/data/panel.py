@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .frequency import check_regular, future_timestamps, is_int_step, show
-from .timestamps import example as _example
+from .frequency import check_regular, future_timestamps, is_int_step
+from .messages import example as _example
+from .messages import show
 from .timestamps import kinds as _kinds
 from .timestamps import parse_timestamps
 
@@ -57,7 +58,8 @@ class Panel:
 
     ids `(S,)`, values float64 `(N,)` (the user's values, exactly) with NaN for missing,
     indptr int64 `(S+1,)`, ds `(N,)` datetime64[ns] or int64, freq a pandas offset (or an int
-    step for integer `ds`).
+    step for integer `ds`). order int64 `(N,)`, when `from_frame` was asked to keep it: the
+    position in the caller's frame of each packed row (how its other columns line up).
     """
 
     ids: np.ndarray
@@ -65,6 +67,7 @@ class Panel:
     indptr: np.ndarray
     ds: np.ndarray
     freq: pd.DateOffset | int
+    order: np.ndarray | None = None
 
     @property
     def n_series(self) -> int:
@@ -131,7 +134,9 @@ def head_mask(indptr: np.ndarray, n_last: np.ndarray) -> np.ndarray:
     return mask
 
 
-def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs=2) -> Panel:
+def from_frame(
+    df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs=2, keep_order=False
+) -> Panel:
     """Validate a long DataFrame and pack it into a `Panel`; `df` is never modified.
 
     Raises ValueError/TypeError naming the offending column or series for: missing or
@@ -139,7 +144,7 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
     (day/month order) or unparsable timestamps, non-numeric, infinite, huge (|y| > `MAX_ABS`)
     or tiny (0 < |y| < `MIN_ABS`) targets, duplicate (id, ds) pairs, irregular timestamps,
     series with fewer than `min_obs` observed values. The panel's arrays are copies: editing
-    them never edits `df`.
+    them never edits `df`. `keep_order` keeps `Panel.order` (covariate columns read by it).
     """
     cols = cols or Columns()
     if not isinstance(df, pd.DataFrame):
@@ -163,7 +168,8 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
     codes = codes[order]
     ds = ds[order]
     values = np.asarray(y, np.float64)[order]
-    del order, y
+    order = order if keep_order else None
+    del y
     same_id = codes[1:] == codes[:-1]  # sorted: a series is a run of equal ids
     dup = same_id & (ds[1:] == ds[:-1])
     _check_duplicates(uniques, codes, ds, dup, cols)
@@ -178,7 +184,7 @@ def from_frame(df: pd.DataFrame, cols: Columns | None = None, freq=None, min_obs
             f"series {[show(i) for i in short[:5]]} have fewer than {min_obs} observed values"
             + (f" (and {len(short) - 5} more)" if len(short) > 5 else "")
         )
-    return Panel(ids, values, indptr, ds, freq)
+    return Panel(ids, values, indptr, ds, freq, order)
 
 
 # -- columns ----------------------------------------------------------------------------------
@@ -264,11 +270,11 @@ def _check_duplicates(uniques, codes: np.ndarray, ds: np.ndarray, dup: np.ndarra
         )
 
 
-def from_frame_like(df: pd.DataFrame, cols: Columns, freq) -> Panel:
+def from_frame_like(df: pd.DataFrame, cols: Columns, freq, keep_order=False) -> Panel:
     """`from_frame` for new data given to a fitted model: `df` must have the model's
     frequency `freq`. When it does not, the error says what `df` holds instead."""
     try:
-        return from_frame(df, cols, freq)
+        return from_frame(df, cols, freq, keep_order=keep_order)
     except (TypeError, ValueError) as err:
         try:
             own = from_frame(df, cols).freq

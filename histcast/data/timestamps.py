@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .frequency import show
+from .messages import example, show
 
 _NS_FIRST_DAY, _NS_LAST_DAY = np.datetime64("1677-09-22"), np.datetime64("2262-04-11")
 
@@ -37,11 +37,6 @@ def kinds(values) -> set[str]:
         else:
             kinds.add(type(v).__name__)
     return kinds
-
-
-def example(ids: np.ndarray, bad: np.ndarray) -> str:
-    """ "e.g. in series X", X the first id where `bad`."""
-    return f"e.g. in series {show(ids[np.flatnonzero(bad)[0]])!r}"
 
 
 def parse_timestamps(col: pd.Series, name: str, ids: np.ndarray) -> np.ndarray:

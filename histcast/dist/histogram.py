@@ -208,3 +208,7 @@ def _validate(edges: torch.Tensor, probs: torch.Tensor, atol: float) -> None:
     err = (probs.sum(-1) - 1).abs().max().item() if probs.numel() else 0.0
     if err > atol:
         raise ValueError(f"probs must sum to 1 along the last axis; off by up to {err:.3g}")
+
+def unit_grid(n_bins: int, like: torch.Tensor) -> torch.Tensor:
+    """The K + 1 evenly spaced unit-space edges j / K, `(K+1,)`, with `like`'s dtype and device."""
+    return torch.linspace(0, 1, n_bins + 1, dtype=like.dtype, device=like.device)

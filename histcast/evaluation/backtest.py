@@ -61,11 +61,11 @@ def cross_validation(
     step_size = h if step_size is None else _positive_int("step_size", step_size)
     models = _check_models(models, h, cols)
     freq = common_freq(models, freq)
-    panel = from_frame(df, cols, freq)  # validation; also gives lengths and the frequency
-    frame = panel.to_frame(cols)
     exog = _covariate_columns(models, static_df)
+    panel = from_frame(df, cols, freq, keep_order=bool(exog))  # validation, lengths, frequency
+    frame = panel.to_frame(cols)
     if exog:  # the covariate columns, in the panel's row order
-        frame = pd.concat([frame, aligned(df, cols, exog, panel.freq)], axis=1)
+        frame = pd.concat([frame, aligned(df, panel, exog)], axis=1)
     pos = frame.groupby(cols.id, sort=False).cumcount().to_numpy()
     length = np.repeat(panel.lengths, panel.lengths)
     need = h + (n_windows - 1) * step_size + 2

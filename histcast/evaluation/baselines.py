@@ -43,6 +43,11 @@ class Baseline(Estimator):
     def alias_(self) -> str:
         return self.alias or self.name
 
+    @property
+    def _uses_exog(self) -> bool:
+        """Whether the model reads covariate columns of `df` (then the panel keeps its order)."""
+        return bool(getattr(self, "futr_exog_list", None))
+
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
         """Validate and store the histories (models are fit per series at forecast time)."""
         self._reset()
@@ -53,7 +58,7 @@ class Baseline(Estimator):
                 f"season_length must be a positive integer or None; got {self.season_length!r}"
             )
         columns = Columns(id_col, time_col, target_col)
-        panel = from_frame(df, columns, self.freq)
+        panel = from_frame(df, columns, self.freq, keep_order=self._uses_exog)
         self.columns_, self.panel_ = columns, panel
         self.season_length_ = self.season_length or season_length(panel.freq)
         self.exog_ = self._history_exog(df, panel, columns)
@@ -74,7 +79,11 @@ class Baseline(Estimator):
         `futr_df` holds the future-known covariates of a model that uses them (`ARIMA`)."""
         self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
-        panel = self.panel_ if df is None else from_frame_like(df, self.columns_, self.panel_.freq)
+        panel = (
+            self.panel_
+            if df is None
+            else from_frame_like(df, self.columns_, self.panel_.freq, self._uses_exog)
+        )
         exog = self._exog(panel, df, futr_df)
         levels = forecast_levels(quantiles, level)
         h, m = self.horizon, self.season_length_
@@ -184,7 +193,7 @@ class ARIMA(Baseline):
             raise ValueError(f"futr_exog_list must be a list of column names; got {names!r}")
         if not names:
             return None
-        frame, rows = aligned(df, cols, names, panel.freq), np.repeat(panel.ids, panel.lengths)
+        frame, rows = aligned(df, panel, names), np.repeat(panel.ids, panel.lengths)
         return self._numeric(frame, names, rows, "df")
 
     def _numeric(self, frame, names, rows, where) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .heads import StepDropout
+from .layers import StepDropout
 
 ENCODERS = ("gru", "tcn")
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data.windows import Packed, TrainingWindows, UnitBatch, UnitWindows, Windows
+from ..data.batches import Packed, UnitBatch, UnitWindows
+from ..data.windows import TrainingWindows, Windows
 from ..dist.histogram import Histogram
 from ..dist.mixture import rebin
 from ..nn.losses import bin_targets
@@ -134,7 +135,7 @@ def batches(
     if teacher is None or alpha == 0:
         if alpha:
             raise ValueError("distill_alpha > 0 needs a teacher: fit(df, teacher=...)")
-        return lambda idx: windows(data, train.take(idx))
+        return windows.batches(data, train)
     if config.head != "histogram":
         raise ValueError(f"distillation needs head='histogram'; got {config.head!r}")
     parts = _teacher_parts(teacher, student, freq, data.values.device)

@@ -4,82 +4,16 @@ rule that decides when to hold out a validation set."""
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..data.bins import unit_grid
-from ..dist.histogram import Histogram
+from ..dist.histogram import Histogram, unit_grid
 from . import distributed
-
-SCHEDULES = ("cosine", "constant")
-MAX_PASSES = 100  # more passes over the training windows than this: hold out, stop early
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation hyperparameters; their defaults are `HistForecaster`'s. An epoch is
-    `steps_per_epoch` batches of windows: drawn without replacement (a new shuffle each time all
-    windows have been seen), or with replacement in proportion to sampling weights when given."""
-
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 256
-    max_epochs: int = 60
-    steps_per_epoch: int = 50
-    max_steps: int | None = None
-    max_passes: float | None = 10.0
-    early_stopping_patience: int = 20
-    grad_clip: float = 1.0
-    lr_schedule: str = "cosine"
-    seed: int = 0
-    verbose: bool = True
-
-    @property
-    def total_steps(self) -> int:
-        """The whole budget T: `max_steps`, else `max_epochs` x `steps_per_epoch`."""
-        return self.max_steps or self.max_epochs * self.steps_per_epoch
-
-
-def passes(cfg: TrainConfig, lengths: np.ndarray) -> float:
-    """Passes over the training targets that the budget T makes: T x batch / sum(lengths - 1)."""
-    return cfg.total_steps * cfg.batch_size / max(1, int(np.sum(lengths - 1)))
-
-
-def fit_budget(cfg: TrainConfig, lengths: np.ndarray) -> TrainConfig:
-    """The budget that follows the amount of data, three regimes by the passes P that T makes:
-
-    - P <= `max_passes` (large data, e.g. M4 hourly: 2): T as configured;
-    - `max_passes` < P <= `MAX_PASSES` (medium, e.g. M3 yearly: 56 passes over 14k windows):
-      cut to `max_passes` passes, ceil(max_passes x sum(lengths - 1) / batch) steps (at least
-      max_passes / MAX_PASSES x T), over which the cosine schedule then runs;
-    - P > `MAX_PASSES` (small data): T as configured, with a holdout and early stopping
-      (`holdout_size`).
-
-    `max_passes=None` keeps T everywhere.
-    """
-    p = passes(cfg, lengths)
-    if cfg.max_passes is None or p <= cfg.max_passes or p > MAX_PASSES:
-        return cfg
-    steps = math.ceil(cfg.max_passes * max(1, int(np.sum(lengths - 1))) / cfg.batch_size)
-    return replace(cfg, max_steps=min(steps, cfg.total_steps))
-
-
-def holdout_size(val_size, horizon: int, cfg: TrainConfig, lengths: np.ndarray) -> int:
-    """Points held out at the end of each series for early stopping.
-
-    `val_size="auto"`: `horizon` points when the budget would pass over the training windows
-    more than `MAX_PASSES` times (T x batch / sum(lengths - 1) > 100: small data), else none;
-    None: `horizon`; an integer: itself.
-    """
-    if val_size == "auto":
-        return horizon if passes(cfg, lengths) > MAX_PASSES else 0
-    return horizon if val_size is None else int(val_size)
+from .config import SCHEDULES, TrainConfig
 
 
 def unit_crps(model, batches) -> float:
