@@ -82,6 +82,7 @@ def small_fit():
     return df, kw, HistForecaster(**kw, calibration="auto").fit(df)
 
 
+@pytest.mark.slow
 def test_forecaster_recalibrates_when_it_holds_out(small_fit, tmp_path):
     df, kw, model = small_fit
     assert model.val_size_ == 6 and model.calibration_ is not None
@@ -98,12 +99,14 @@ def test_forecaster_recalibrates_when_it_holds_out(small_fit, tmp_path):
     pd.testing.assert_frame_equal(loaded.forecast(), model.forecast())
 
 
+@pytest.mark.slow
 def test_no_holdout_means_no_recalibration(small_fit):
     df, kw, _ = small_fit
     model = HistForecaster(**{**kw, "val_size": 0}, calibration="auto").fit(df)
     assert model.calibration_ is None
 
 
+@pytest.mark.slow
 def test_calibration_argument_is_checked(small_fit):
     df, kw, _ = small_fit
     with pytest.raises(ValueError, match="calibration"):
