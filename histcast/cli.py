@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
+from .checks import int_kind
 from .data.panel import from_frame
 from .ensemble import HistEnsemble
 from .evaluation.backtest import cross_validation, evaluate
 from .evaluation.baselines import MODELS as BASELINES
+from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
-from .frames import LEVELS, model_aliases, quantile_name
+from .frames import model_aliases, quantile_name
 
 NEURAL = {"histgru": "gru", "histtcn": "tcn", "histens": "tcn"}  # histens: 5 TCNs mixed
 ENSEMBLE_SIZE = 5
@@ -43,31 +45,27 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(f"{message} (see {self.prog} --help)")
 
 
-def positive_int(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
-
-
 MAX_INT = 2**31 - 1  # larger counts, horizons and seeds are typos, and overflow downstream
 
 
-def _int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if abs(value) > MAX_INT:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_INT}, got {text}")
-    return value
+def int_at_least(minimum: int):
+    """An argparse type: the text as an integer in [minimum, MAX_INT] (`checks.int_kind`)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if abs(value) > MAX_INT:
+            raise argparse.ArgumentTypeError(f"must be at most {MAX_INT}, got {text}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {int_kind(minimum)}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int, non_negative_int = int_at_least(1), int_at_least(0)
 
 
 def model_names(names: str) -> list[str]:

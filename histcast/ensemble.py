@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .checks import check_choice, check_int
 from .data.frequency import freq_from_json, freq_to_json
 from .dist.mixture import mix
-from .estimator import Estimator, check_choice, check_int, clone
+from .estimator import Estimator, clone
+from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
-from .frames import LEVELS, check_forecast_args, forecast_frame
+from .frames import check_forecast_args, forecast_frame
 from .nn.encoders import ENCODERS
 from .train import distributed
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import inspect
 
-import numpy as np
-
 from .frames import RESERVED, derived_suffix
 
 
@@ -72,38 +70,6 @@ def clone(estimator: Estimator) -> Estimator:
     """A new, unfitted estimator with deep copies of `estimator`'s parameters."""
     params = {k: copy.deepcopy(v) for k, v in estimator.get_params().items()}
     return type(estimator)(**params)
-
-
-def check_int(name: str, value, minimum: int = 1, optional: bool = False) -> None:
-    """Raise unless `value` is an integer >= `minimum` (or None when `optional`)."""
-    if optional and value is None:
-        return
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-    if not ok or value < minimum:
-        extra = " or None" if optional else ""
-        raise ValueError(f"{name} must be an integer >= {minimum}{extra}; got {value!r}")
-
-
-def check_number(name: str, value, low=0.0, high=np.inf, low_open=True, optional=False) -> None:
-    """Raise unless `value` is a real number in (low, high) (or [low, high) when not
-    `low_open`), or None when `optional`."""
-    if optional and value is None:
-        return
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-    if ok:
-        ok = (value > low if low_open else value >= low) and value < high
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
-        extra = " or None" if optional else ""
-        raise ValueError(f"{name} must be a number in {interval}{extra}; got {value!r}")
-
-
-def check_choice(name: str, value, choices) -> None:
-    """Raise unless `value` is one of `choices`, listing them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
 
 
 def check_alias(name: str, value, optional: bool = False, taken=()) -> None:

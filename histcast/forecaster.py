@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from . import persistence
+from .checks import check_choice, check_int, check_number
 from .data import bins
 from .data.batches import Packed, UnitWindows
 from .data.calendar import calendar_features, cycles, n_features, season_length, step_days
@@ -14,9 +15,10 @@ from .data.covariates import Covariates, check_lists, forecast_exog, has_covaria
 from .data.panel import Columns, Panel, from_frame, from_frame_like
 from .data.windows import last_windows
 from .dist.histogram import Histogram
-from .estimator import Estimator, check_choice, check_int, check_number
+from .estimator import Estimator
+from .evaluation.levels import LEVELS
 from .evaluation.metrics import pit
-from .frames import LEVELS, check_forecast_args, forecast_frame, forecast_index
+from .frames import check_forecast_args, forecast_frame, forecast_index
 from .nn.config import ModelConfig
 from .nn.encoders import ENCODERS
 from .nn.heads import HEADS

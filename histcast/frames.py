@@ -17,8 +17,6 @@ import pandas as pd
 
 from .data.panel import Columns
 
-LEVELS = tuple(float(x) for x in np.round(np.arange(1, 10) / 10, 2))  # WQL's levels 0.1 .. 0.9
-INTERVALS = (80, 95)
 SIGNIFICANT = 10  # significant digits of a level (in %) in its column names
 RESERVED = ("unique_id", "ds", "y", "cutoff", "index")  # columns no model alias may take
 SUFFIX = re.compile(r"-(median|crps|(lo|hi|q)-\d[\d.eE+-]*)$")  # of columns derived from a model's

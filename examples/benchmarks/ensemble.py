@@ -35,9 +35,10 @@ from _common import data_dir, print_table, resolved_params, write
 from histcast.datasets import FROM_DIR, load_split
 from histcast.ensemble import HistEnsemble
 from histcast.evaluation.backtest import evaluate
+from histcast.evaluation.levels import INTERVALS, LEVELS
 from histcast.evaluation.metrics import crps_histogram
 from histcast.forecaster import HistForecaster
-from histcast.frames import INTERVALS, LEVELS, forecast_frame
+from histcast.frames import forecast_frame
 
 SETS = ["m4_hourly", "m1_monthly", "m3_quarterly", "m3_yearly", "tourism_quarterly"]
 KEYS = ["WQL", "MASE", "MSIS", "coverage_80", "coverage_95", "scaled_CRPS", "sMAPE"]

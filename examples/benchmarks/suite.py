@@ -35,9 +35,9 @@ from _common import RESULTS, data_dir, print_table, resolved_params, write
 from histcast.datasets import FROM_DIR, load_dataset, load_split
 from histcast.evaluation.backtest import cross_validation, evaluate
 from histcast.evaluation.baselines import MODELS as BASELINES
+from histcast.evaluation.levels import LEVELS
 from histcast.evaluation.metrics import crps_histogram
 from histcast.forecaster import HistForecaster
-from histcast.frames import LEVELS
 
 SETS = ["m1_monthly", "m3_quarterly", "m3_yearly", "tourism_quarterly", "m4_hourly",
         "exchange_rate"]  # fmt: skip

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..estimator import check_choice
+from ..checks import check_choice
 from .exog_frames import aligned, future_frame, kind_of, numbers, static_frame
 from .messages import show
 from .panel import Columns, Panel, head_mask

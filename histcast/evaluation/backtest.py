@@ -18,14 +18,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..checks import positive_int
 from ..data.calendar import season_length as default_season_length
 from ..data.exog_frames import aligned
 from ..data.frequency import common_freq
 from ..data.panel import Columns, from_frame
 from ..estimator import check_alias, clone
 from ..frames import (
-    INTERVALS,
-    LEVELS,
     forecast_frame,
     interval_names,
     is_numeric,
@@ -33,6 +32,7 @@ from ..frames import (
     quantile_name,
 )
 from . import metrics
+from .levels import INTERVALS, LEVELS
 
 METRICS = ("CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95")
 POINT_METRICS = ("MASE", "sMAPE")
@@ -57,8 +57,8 @@ def cross_validation(
     the one the models were given, which must agree) is `df`'s frequency, else inferred.
     """
     cols = cols or Columns()
-    h, n_windows = _positive_int("h", h), _positive_int("n_windows", n_windows)
-    step_size = h if step_size is None else _positive_int("step_size", step_size)
+    h, n_windows = positive_int("h", h), positive_int("n_windows", n_windows)
+    step_size = h if step_size is None else positive_int("step_size", step_size)
     models = _check_models(models, h, cols)
     freq = common_freq(models, freq)
     exog = _covariate_columns(models, static_df)
@@ -133,12 +133,6 @@ def _fit(model, history, static_df, cols, freq=None):
     if lists and lists[2]:
         kw["static_df"] = static_df
     return model.fit(history, **kw)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _check_models(models, h: int, cols: Columns) -> list:
@@ -225,7 +219,7 @@ def evaluate(
             f"e.g. {list(absent[:5])}; MASE and MSIS scale each series by its history"
         )
     if season_length is not None:
-        season_length = _positive_int("season_length", season_length)
+        season_length = positive_int("season_length", season_length)
     m = season_length or default_season_length(train.freq)
     cv = cv.sort_values([cols.id, "cutoff", cols.time], ignore_index=True)
     ids, cutoffs = cv[cols.id].to_numpy(), cv["cutoff"].to_numpy()

@@ -18,11 +18,13 @@ import pandas as pd
 from scipy.signal import lfilter
 from scipy.stats import norm
 
+from ..checks import check_int
 from ..data.calendar import season_length
 from ..data.exog_frames import aligned, future_frame, kind_of, numbers
 from ..data.panel import Columns, from_frame, from_frame_like
 from ..estimator import Estimator
-from ..frames import LEVELS, check_forecast_args, forecast_index, forecast_levels, quantile_frame
+from ..frames import check_forecast_args, forecast_index, forecast_levels, quantile_frame
+from .levels import LEVELS
 
 
 class Baseline(Estimator):
@@ -51,12 +53,8 @@ class Baseline(Estimator):
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
         """Validate and store the histories (models are fit per series at forecast time)."""
         self._reset()
-        if not _is_positive_int(self.horizon):
-            raise ValueError(f"horizon must be a positive integer; got {self.horizon!r}")
-        if self.season_length is not None and not _is_positive_int(self.season_length):
-            raise ValueError(
-                f"season_length must be a positive integer or None; got {self.season_length!r}"
-            )
+        check_int("horizon", self.horizon)
+        check_int("season_length", self.season_length, optional=True)
         columns = Columns(id_col, time_col, target_col)
         panel = from_frame(df, columns, self.freq, keep_order=self._uses_exog)
         self.columns_, self.panel_ = columns, panel
@@ -307,10 +305,6 @@ def _theta_seasons(res, n: int, h: int, period: int) -> tuple[np.ndarray, np.nda
     comp = res.forecast_components(max(h, period))["seasonal"].to_numpy(np.float64)
     # comp[k] is the factor of position (n + k) % period; position t has k = (t - n) % period
     return comp[:h], comp[(np.arange(n) - n) % period]
-
-
-def _is_positive_int(x) -> bool:
-    return isinstance(x, int | np.integer) and not isinstance(x, bool) and x >= 1
 
 
 def _fill(y: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..dist.histogram import Histogram, check_levels
-from ..frames import LEVELS
+from .levels import LEVELS
 
 
 def _arr(x) -> np.ndarray:
