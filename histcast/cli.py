@@ -27,6 +27,7 @@ from .evaluation.baselines import MODELS as BASELINES
 from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
 from .frames import model_aliases, quantile_name
+from .train.config import TrainConfig
 
 NEURAL = {"histgru": "gru", "histtcn": "tcn", "histens": "tcn"}  # histens: 5 TCNs mixed
 ENSEMBLE_SIZE = 5
@@ -275,7 +276,10 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument("--quick", action="store_true", help="a small training budget, for a demo")
     src.add_argument("--seed", type=non_negative_int, default=0)
     src.add_argument(
-        "--epochs", type=positive_int, default=30, help="most training epochs of neural models (30)"
+        "--epochs",
+        type=positive_int,
+        default=TrainConfig.max_epochs,
+        help=f"most training epochs of neural models ({TrainConfig.max_epochs}, as the library)",
     )
     src.add_argument("--quiet", action="store_true", help="no progress bars")
     src.add_argument(

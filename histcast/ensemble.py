@@ -12,7 +12,6 @@ network can then be trained to imitate the mixture (`distill`, `HistForecaster.f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -27,9 +26,9 @@ from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
 from .frames import check_forecast_args, forecast_frame
 from .nn.encoders import ENCODERS
+from .persistence import FORMAT, sha256
 from .train import distributed
 
-FORMAT = 1
 CONFIG = "ensemble.json"
 
 
@@ -147,7 +146,7 @@ class HistEnsemble(Estimator):
             "params": {"n_members": self.n_members, "encoders": self.encoders, "alias": self.alias},
             "forecaster": template,
             "members": names,
-            "member_sha256": [_sha256(path / n / "config.json") for n in names],
+            "member_sha256": [sha256(path / n / "config.json") for n in names],
             "fit_seconds": self.fit_seconds_,
         }
         (path / CONFIG).write_text(json.dumps(meta, indent=1, default=str))
@@ -176,13 +175,9 @@ class HistEnsemble(Estimator):
             raise ValueError(f"{file}: {len(names)} members saved, n_members={model.n_members}")
         for name, expected in zip(names, sums, strict=True):
             if not (path / name / "config.json").exists() or (
-                _sha256(path / name / "config.json") != expected
+                sha256(path / name / "config.json") != expected
             ):
                 raise ValueError(f"{path / name}: missing, or not the member {file} was saved with")
         model.members_ = [HistForecaster.load(path / name, device) for name in names]
         model.fit_seconds_ = meta.get("fit_seconds")
         return model
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -49,8 +49,8 @@ def default_patch_size(freq, context_length: int) -> int:
 class HistForecaster(Estimator):
     """Global probabilistic forecaster: a GRU or TCN encoder and a histogram decoder head.
 
-    The defaults are those of `ModelConfig` and `TrainConfig`; the README says how each was
-    chosen. Fitted attributes: `model_`, `config_`, `panel_`, `freq_`, `columns_`, `margin_`,
+    The defaults are those of `ModelConfig` and `TrainConfig`; docs/defaults.md says how each
+    was chosen. Fitted attributes: `model_`, `config_`, `panel_`, `freq_`, `columns_`, `margin_`,
     `outside_share_`, `val_size_`, `history_`.
 
     Args:
@@ -87,7 +87,7 @@ class HistForecaster(Estimator):
         calibration: `"auto"` recalibrates the forecast histograms by the empirical CDF of
             the PIT values of the points `val_size` holds out, when there are any
             (`calibration`); `"none"` (the default) never: on single short series the map
-            from one held-out horizon helped some sets and hurt others (README).
+            from one held-out horizon helped some sets and hurt others (docs/defaults.md).
         recency_halflife: draw training windows with weight 0.5 ** (age / half-life), age in
             steps from a window's cutoff to its series' end; None draws uniformly.
         futr_exog_list, hist_exog_list, stat_exog_list: covariate columns (neuralforecast's

@@ -27,11 +27,12 @@ from .nn.config import ModelConfig
 from .nn.network import ForecastNet
 from .train import distributed
 
-FORMAT = 1
+FORMAT = 1  # the layout of saved models (a forecaster's and an ensemble's); newer is refused
 FITTED = ("margin_", "outside_share_", "val_size_", "history_")  # plain JSON-able choices
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes (what a saved model's config vouches for)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -227,7 +228,7 @@ def _read_state(file: Path, meta: dict, device) -> dict:
     if not file.exists():
         raise ValueError(f"{file} does not exist: the saved model is incomplete")
     expected = meta.get("state_sha256")
-    if expected is not None and _sha256(file) != expected:
+    if expected is not None and sha256(file) != expected:
         raise ValueError(
             f"{file} does not match the checksum in config.json: it was changed, truncated or "
             "comes from another model"

@@ -40,7 +40,6 @@ from .timestamps import parse_timestamps
 
 MAX_ABS = 1e300  # largest |y| accepted: spans and margins of such values stay finite in float64
 MIN_ABS = 1e-290  # smallest non-zero |y|: spans of 1% of it stay normal floats (~1e-308)
-_to_offset = pd.tseries.frequencies.to_offset
 
 
 @dataclass

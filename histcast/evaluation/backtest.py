@@ -35,7 +35,6 @@ from . import metrics
 from .levels import INTERVALS, LEVELS
 
 METRICS = ("CRPS", "scaled_CRPS", "WQL", "MASE", "sMAPE", "MSIS", "coverage_80", "coverage_95")
-POINT_METRICS = ("MASE", "sMAPE")
 
 
 def cross_validation(

@@ -76,7 +76,7 @@ class TCNEncoder(nn.Module):
     1 + 2 (k - 1) sum(dilations) covers the context. The state is the output at the last step,
     so each block is evaluated only at the positions that output depends on (planned back from
     the last step at construction): the same function as running every block over the whole
-    context, for ~40% of its convolutions on a context of 14 patches."""
+    context, with fewer convolutions."""
 
     def __init__(self, d_in: int, hidden: int, context_length: int, dropout: float, kernel=3):
         super().__init__()

@@ -9,8 +9,7 @@ from torch import nn
 class StepDropout(nn.Module):
     """Dropout with one mask per window, shared by its horizon steps: x `(B, H, D)`, mask
     `(B, 1, D)` scaled by 1 / (1 - p). The same regulariser on the per-window state as
-    `nn.Dropout`, for 1/H of the random numbers (on a CPU, drawing a mask for every one of the
-    B x H x D activations took ~15% of a training step)."""
+    `nn.Dropout`, for 1/H of the random numbers."""
 
     def __init__(self, p: float):
         super().__init__()

@@ -166,13 +166,11 @@ def scaled_probs(logp: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     entry that would be a subnormal float (below `tiny`, 1.2e-38 in float32) set to 0.
 
     A sharp histogram's far bins have probabilities of 1e-40 and less; times the loss's 1/n
-    they are subnormal floats, and a CPU's matrix products run 20-150x slower on those (the last
-    layer's backward made a real fit's later epochs twice as slow; `set_flush_denormal` does not
-    reach the threads of a matrix product). Each row's log-probabilities are floored at
-    log(2 tiny / |s|), so that exp(logp) |s| is never below 2 tiny (and, for |s| <= 1/2 as in
-    training, `exp` never sees the inputs below log(tiny) on which it is ~50x slower), then the
-    entries under 4 tiny are zeroed: every other entry is exp(logp) |s| sign(s) to the bit, as
-    before this floor, and the zeroed ones are < 5e-38.
+    they would be subnormal floats, on which a CPU's matrix products (the last layer's backward)
+    and `exp` are many times slower (`set_flush_denormal` does not reach the threads of a
+    matrix product). Each row's log-probabilities are floored at log(2 tiny / |s|), so that
+    exp(logp) |s| is never below 2 tiny, then the entries under 4 tiny are zeroed: every other
+    entry is exactly the plain product exp(logp) |s| sign(s), and the zeroed ones are < 5e-38.
     """
     tiny = torch.finfo(logp.dtype).tiny
     size = scale.abs().unsqueeze(-1)

@@ -3,8 +3,8 @@
 Per context step the inputs are [u, observed, calendar features, position], where u is the
 unit-scaled value (0 where missing). Consecutive steps are grouped into patches of `patch_size`
 steps, each embedded by one linear map (as PatchTST does), so the encoder runs over C / P
-patches instead of C steps: on a CPU a GRU over 168 hourly steps is ~20x slower than over 7
-daily patches, for the same information. The state is the encoder's output plus a linear "skip"
+patches instead of C steps (a recurrent encoder's cost grows with its sequence length, and a
+patch carries the same information). The state is the encoder's output plus a linear "skip"
 of the whole context (as N-BEATS/NHITS read it), and every horizon step h is decoded directly
 from [state, step embedding e_h, calendar features of step h] (MQ-RNN style).
 
@@ -12,7 +12,7 @@ With a season m > 1 each step h also reads its *seasonal lags*: the C/m context 
 same phase as h (the last m*ceil(h/m) steps back, then every m further back), with their observed
 flags. Seasonal naive and weekly profiles are then one linear map away from the head. With
 `step_skip` = d > 0 each step also gets d features from its own linear map of the context
-(C -> H x d, as DLinear reads it): the per-step skip that most lowered validation MASE.
+(C -> H x d, as DLinear reads it).
 
 Covariates (`covariates`, neuralforecast's lists): future-known and historical ones join each
 context step's inputs, future-known ones also every horizon step's head input, and static ones
