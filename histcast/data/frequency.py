@@ -169,7 +169,7 @@ def _candidates(ds: np.ndarray, indptr: np.ndarray) -> list:
             warnings.simplefilter("ignore")
             inferred = pd.infer_freq(chunk)
         if inferred is not None:
-            out.append(_to_offset(inferred))
+            out.append(_quarter_starts_as_pandas_3(_to_offset(inferred)))
     out += _calendar(chunk[0], chunk[1])
     smallest, step = _smallest(steps, within)
     months = np.diff(ds[smallest : smallest + 2].astype("datetime64[M]").astype(np.int64))[0]
@@ -178,6 +178,13 @@ def _candidates(ds: np.ndarray, indptr: np.ndarray) -> list:
     day = pd.offsets.Day().nanos
     out.append(pd.offsets.Day(step // day) if step % day == 0 else _to_offset(pd.Timedelta(step)))
     return out
+
+
+def _quarter_starts_as_pandas_3(offset):
+    """pandas 2 infers QS-OCT where pandas 3 infers QS-JAN (the same dates): pandas 3's name."""
+    if isinstance(offset, pd.offsets.QuarterBegin | pd.offsets.BQuarterBegin):
+        return type(offset)(offset.n, startingMonth=(offset.startingMonth - 1) % 3 + 1)
+    return offset
 
 
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]

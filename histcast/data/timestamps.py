@@ -75,6 +75,8 @@ def parse_timestamps(col: pd.Series, name: str, ids: np.ndarray) -> np.ndarray:
             f"{', '.join(sorted(found))}"
         )
     parsed = _parse_dates(col, name)
+    if parsed.dtype == object:  # pandas 2 reads mixed UTC offsets as datetime objects
+        raise _zoned(name, "it mixes UTC offsets or time zones")
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         raise _zoned(name, f"its timestamps carry a UTC offset or zone ({parsed.dtype.tz})")
     out = _as_ns(parsed.to_numpy(), name)
