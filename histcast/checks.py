@@ -32,18 +32,25 @@ def positive_int(name: str, value) -> int:
     return int(value)
 
 
-def check_number(name: str, value, low=0.0, high=np.inf, low_open=True, optional=False) -> None:
-    """Raise unless `value` is a real number in (low, high) (or [low, high) when not
-    `low_open`), or None when `optional`."""
+def is_number(value) -> bool:
+    """True for Python and numpy integers and floats, not for booleans."""
+    real = isinstance(value, int | float | np.integer | np.floating)
+    return real and not isinstance(value, bool | np.bool_)
+
+
+def check_number(
+    name: str, value, low=0.0, high=np.inf, low_open=True, optional=False, high_open=True
+) -> None:
+    """Raise unless `value` is a real number (Python or numpy) in (low, high), its ends closed
+    when not `low_open` / `high_open`, or None when `optional`."""
     if optional and value is None:
         return
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
+    ok = is_number(value)
     if ok:
-        ok = (value > low if low_open else value >= low) and value < high
+        above = value > low if low_open else value >= low
+        ok = above and (value < high if high_open else value <= high)
     if not ok:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         extra = " or None" if optional else ""
         raise ValueError(f"{name} must be a number in {interval}{extra}; got {value!r}")
 

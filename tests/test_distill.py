@@ -1,4 +1,4 @@
-"""Distillation (`histcast.distill`): a = 0 is plain training bit for bit; a student trained
+"""Distillation (`histcast.distill`): a teacher needs a > 0; a student trained
 against a fixed histogram moves towards it; teachers of other sizes and ensembles."""
 
 import numpy as np
@@ -66,16 +66,46 @@ def kl_to_teacher(student, teacher, n=200) -> float:
     return float(terms.sum(-1).mean())
 
 
-def test_alpha_zero_is_plain_training_bit_for_bit(small_panel, teacher):
-    plain = HistForecaster(horizon=4, seed=2, **FAST).fit(small_panel)
-    zero = HistForecaster(horizon=4, seed=2, distill_alpha=0.0, **FAST)
-    zero.fit(small_panel, teacher=teacher)
-    for (k, a), b in zip(
-        plain.model_.state_dict().items(), zero.model_.state_dict().values(), strict=True
-    ):
-        assert torch.equal(a, b), k
-    assert [r["train_loss"] for r in plain.history_] == [r["train_loss"] for r in zero.history_]
-    pd.testing.assert_frame_equal(plain.forecast(), zero.forecast())
+def test_alpha_zero_with_a_teacher_is_refused(small_panel, teacher):
+    """A teacher with the default distill_alpha=0 would be silently ignored: an error that says
+    what to set (issue 30), for a model, an ensemble, a numpy zero and the ensemble's fit."""
+    ens = HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=1).fit(small_panel)
+    for alpha, given in ((0.0, teacher), (0, ens), (np.float32(0), teacher)):
+        with pytest.raises(ValueError, match=r"distill_alpha=0 .*set distill_alpha in \(0, 1\]"):
+            HistForecaster(horizon=4, distill_alpha=alpha, **FAST).fit(small_panel, teacher=given)
+    with pytest.raises(ValueError, match="set distill_alpha"):
+        HistEnsemble(HistForecaster(horizon=4, **FAST), n_members=1).fit(
+            small_panel, teacher=teacher
+        )
+
+
+def test_numpy_alpha_is_the_python_number(small_panel, teacher):
+    """distill_alpha=np.float32(0.5) trains as 0.5 (issue 30: it was refused); np.float64 and a
+    numpy int 1 are numbers too, a numpy bool and NaN are not."""
+    kw = dict(horizon=4, seed=2, **FAST)
+    plain = HistForecaster(distill_alpha=0.5, **kw).fit(small_panel, teacher=teacher)
+    for alpha in (np.float32(0.5), np.float64(0.5)):
+        model = HistForecaster(distill_alpha=alpha, **kw).fit(small_panel, teacher=teacher)
+        pd.testing.assert_frame_equal(model.forecast(), plain.forecast())
+    one = HistForecaster(distill_alpha=np.int64(1), **kw).fit(small_panel, teacher=teacher)
+    assert np.isfinite(one.history_[-1]["train_loss"])
+    for bad in (np.bool_(True), float("nan"), np.float32(1.5), -0.1, "0.5"):
+        with pytest.raises(ValueError, match=r"distill_alpha must be a number in \[0, 1\]"):
+            HistForecaster(distill_alpha=bad, **kw).fit(small_panel, teacher=teacher)
+
+
+def test_a_fitted_baseline_is_no_teacher(small_panel):
+    """A fitted baseline has no histograms: the error says what a teacher must be, not that
+    it "must be fitted" (issue 30); an unfitted model is still told to fit it."""
+    from histcast.baselines import SeasonalNaive
+
+    base = SeasonalNaive(horizon=4).fit(small_panel)
+    student = HistForecaster(horizon=4, distill_alpha=0.5, **FAST)
+    with pytest.raises(ValueError, match="fitted HistForecaster or HistEnsemble.*SeasonalNaive"):
+        student.fit(small_panel, teacher=base)
+    for unfitted in (HistForecaster(horizon=4), HistEnsemble(HistForecaster(horizon=4))):
+        with pytest.raises(ValueError, match="teacher must be fitted"):
+            student.fit(small_panel, teacher=unfitted)
 
 
 def test_student_moves_towards_a_fixed_teacher(level_panel):

@@ -10,8 +10,9 @@ student's own target:
     p = a p_teacher + (1 - a) p_target,
 
 p_target the HL-Gaussian (or dirac / twohot) target of the observed value. The loss is the
-cross-entropy -sum_i p_i log q_i (`losses.histogram_loss` with kind "soft"). With a = 0, or no
-teacher, `batches` returns exactly the plain batch function: training is unchanged, bit for bit.
+cross-entropy -sum_i p_i log q_i (`losses.histogram_loss` with kind "soft"). Without a teacher
+(a = 0), `batches` returns exactly the plain batch function: training is unchanged, bit for bit.
+A teacher with a = 0 is refused: it would be silently ignored.
 
 A teacher is a fitted `HistForecaster`, an ensemble with fitted `members_` (the mixture: the
 mean of its members' re-binned probabilities, which is the re-binned mixture), or any callable
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..checks import check_number
 from ..data.batches import Packed, UnitBatch, UnitWindows
 from ..data.windows import TrainingWindows, Windows
 from ..dist.histogram import Histogram
@@ -40,10 +42,8 @@ class SoftBatch(UnitBatch):
 
 
 def check_alpha(alpha) -> None:
-    """Raise unless `alpha` (`distill_alpha`) is a real number in [0, 1]."""
-    ok = isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 <= alpha <= 1
-    if not ok:
-        raise ValueError(f"distill_alpha must be a number in [0, 1]; got {alpha!r}")
+    """Raise unless `alpha` (`distill_alpha`) is a real number (Python or numpy) in [0, 1]."""
+    check_number("distill_alpha", alpha, 0, 1, low_open=False, high_open=False)
 
 
 def _teacher_parts(teacher, student, freq, device) -> list:
@@ -56,8 +56,7 @@ def _teacher_parts(teacher, student, freq, device) -> list:
     members = getattr(teacher, "members_", None) or [teacher]
     groups: dict = {}
     for m in members:
-        if not hasattr(m, "model_"):
-            raise ValueError("the teacher must be fitted (or a callable (data, win) -> Histogram)")
+        _check_teacher(m)
         if m.freq_ != freq:
             raise ValueError(f"the teacher was fitted on frequency {m.freq_}, the data is {freq}")
         if m.config_.horizon < student.horizon:
@@ -73,6 +72,20 @@ def _teacher_parts(teacher, student, freq, device) -> list:
         key = (m._windows(m.config_, m.margin_), m.config_.n_bins)
         groups.setdefault(key, _Members(*key, [])).nets.append(net.eval())
     return [(g, len(g.nets)) for g in groups.values()]
+
+
+def _check_teacher(model) -> None:
+    """Raise unless `model` is a fitted histcast network (it has `model_`): a fitted model
+    without one (a baseline) has no histograms to distill; an unfitted one must be fitted."""
+    if hasattr(model, "model_"):
+        return
+    fitted = hasattr(model, getattr(model, "_fitted_attr", "model_"))
+    if fitted:
+        raise ValueError(
+            "a teacher must be a fitted HistForecaster or HistEnsemble (or a callable (data, "
+            f"win) -> Histogram); a {type(model).__name__} has no histograms to distill"
+        )
+    raise ValueError("the teacher must be fitted (or a callable (data, win) -> Histogram)")
 
 
 @dataclass
@@ -127,15 +140,20 @@ def batches(
 ):
     """The training batch function `idx -> UnitBatch` of `student` (a `HistForecaster`).
 
-    Without a teacher or with `student.distill_alpha == 0` it is the plain
-    `windows(data, train.take(idx))`; otherwise each batch is a `SoftBatch` whose `soft` holds
-    `soft_targets` (`teacher_probs` on the batch's own bins).
+    Without a teacher it is the plain `windows(data, train.take(idx))` (`distill_alpha` must
+    then be 0); with one, each batch is a `SoftBatch` whose `soft` holds `soft_targets`
+    (`teacher_probs` on the batch's own bins), and `distill_alpha` must be in (0, 1].
     """
-    alpha = student.distill_alpha
-    if teacher is None or alpha == 0:
+    alpha = float(student.distill_alpha)  # a numpy scalar too (checked by `check_alpha`)
+    if teacher is None:
         if alpha:
             raise ValueError("distill_alpha > 0 needs a teacher: fit(df, teacher=...)")
         return windows.batches(data, train)
+    if alpha == 0:
+        raise ValueError(
+            "a teacher was given, but distill_alpha=0 would train without it: set distill_alpha "
+            "in (0, 1] (its weight in the training target), or drop teacher="
+        )
     if config.head != "histogram":
         raise ValueError(f"distillation needs head='histogram'; got {config.head!r}")
     parts = _teacher_parts(teacher, student, freq, data.values.device)
