@@ -32,6 +32,40 @@ from .train import distributed
 CONFIG = "ensemble.json"
 
 
+def member_signature(member) -> dict:
+    """What members of one mixture must share: the horizon, frequency, id/time/target
+    columns and covariate lists (futr, hist, stat names) a fitted forecaster was fitted with."""
+    cov = getattr(member, "covariates_", None)
+    lists = {k: [c.name for c in getattr(cov, k)] if cov else [] for k in ("futr", "hist", "stat")}
+    return {
+        "horizon": member.config_.horizon,
+        "frequency": member.freq_,
+        "columns": member.columns_,
+        **{f"{k}_exog_list": v for k, v in lists.items()},
+    }
+
+
+def check_members(members) -> None:
+    """Raise unless `members` are fitted `HistForecaster`s that agree on `member_signature`
+    (a hand-assembled or loaded `members_`): ValueError naming the member and what differs."""
+    if not members:
+        raise ValueError("the ensemble has no members")
+    signatures = []
+    for i, member in enumerate(members):
+        if not isinstance(member, HistForecaster) or not hasattr(member, "model_"):
+            got = type(member).__name__
+            raise ValueError(f"ensemble member {i} must be a fitted HistForecaster; got {got}")
+        signatures.append(member_signature(member))
+    for i, sig in enumerate(signatures[1:], 1):
+        for key, value in sig.items():
+            if value != signatures[0][key]:
+                raise ValueError(
+                    f"ensemble member {i} has {key} {value!r}, member 0 has "
+                    f"{signatures[0][key]!r}: the members of one mixture must agree on horizon, "
+                    "frequency and covariates"
+                )
+
+
 class HistEnsemble(Estimator):
     """An equal-weight mixture of M `HistForecaster`s: the same API (fit, forecast,
     predict_distribution, save, load; `cross_validation` and the CLI take it).
@@ -115,6 +149,7 @@ class HistEnsemble(Estimator):
         """The mixture of the members' forecast histograms: `(Histogram (S, H), index)`, as
         `HistForecaster.predict_distribution` (keyword arguments go to every member)."""
         self.check_fitted()
+        check_members(self.members_)
         outs = [m.predict_distribution(df, **kwargs) for m in self.members_]
         return mix([dist for dist, _ in outs]), outs[0][1]
 

@@ -138,3 +138,34 @@ def test_ensemble_paths_that_are_files_and_array_encoders(tmp_path):
         ens.save(file)
     with pytest.raises(ValueError, match="is a file"):
         HistEnsemble.load(file)
+
+
+def test_hand_assembled_members_must_agree(fitted, small_panel):
+    """Members set by hand (or fitted apart) must agree on horizon, frequency and covariates:
+    a ValueError naming the member and what differs, not a stretched horizon-1 member or a
+    broadcast error (issue 30). Members that agree forecast their mixture."""
+    kw = dict(seed=1, **FAST)
+    h4 = fitted.members_[0]
+    ens = HistEnsemble(HistForecaster(horizon=4), n_members=2)
+    for other, what in (
+        (HistForecaster(horizon=1, **kw).fit(small_panel), "member 1 has horizon 1"),
+        (HistForecaster(horizon=6, **kw).fit(small_panel), "member 1 has horizon 6"),
+        (HistForecaster(horizon=4, **kw).fit(small_panel.iloc[::2]), "member 1 has frequency"),
+        (
+            HistForecaster(horizon=4, hist_exog_list=["x"], **kw).fit(small_panel.assign(x=1.0)),
+            r"member 1 has hist_exog_list \['x'\], member 0 has \[\]",
+        ),
+        (HistEnsemble(HistForecaster(horizon=4)), "member 1 must be a fitted HistForecaster"),
+        (HistForecaster(horizon=4), "member 1 must be a fitted HistForecaster"),
+    ):
+        ens.members_ = [h4, other]
+        with pytest.raises(ValueError, match=what):
+            ens.forecast()
+    ens.members_ = []
+    with pytest.raises(ValueError, match="no members"):
+        ens.predict_distribution()
+    apart = HistForecaster(horizon=4, **kw).fit(small_panel)  # fitted on its own, but agrees
+    ens.members_ = [h4, apart]
+    dist, _ = ens.predict_distribution()
+    want = mix([h4.predict_distribution()[0], apart.predict_distribution()[0]])
+    torch.testing.assert_close(dist.probs, want.probs, rtol=0, atol=0)
