@@ -358,3 +358,19 @@ def test_models_naming_different_frequencies_are_refused(panel):
     with pytest.raises(ValueError, match="different frequencies"):
         cross_validation(SeasonalNaive(3, freq="D"), panel, h=3, freq="h")
     cross_validation(SeasonalNaive(3, freq="D"), panel, h=3, freq=pd.offsets.Day())  # the same
+
+
+def test_a_diverged_fit_is_named_wherever_it_surfaces(panel):
+    """learning_rate=1e3 makes the loss blow up: fit, cross_validation (refit or not) and an
+    ensemble say that training diverged, not that forecasts are missing (issue 30)."""
+    model = HistForecaster(horizon=3, learning_rate=1e3, max_steps=6, hidden_size=8, n_bins=20,
+                           verbose=False)  # fmt: skip
+    diverged = r"training diverged at step \d+ \(loss .*lower learning_rate \(now 1000"
+    with pytest.raises(FloatingPointError, match=diverged):
+        model.fit(panel)
+    assert not hasattr(model, "model_")  # a failed fit does not look fitted
+    for refit in (False, True):
+        with pytest.raises(FloatingPointError, match=diverged):
+            cross_validation(model, panel, h=3, n_windows=2, refit=refit)
+    with pytest.raises(FloatingPointError, match=diverged):
+        cross_validation(HistEnsemble(model, n_members=2), panel, h=3)

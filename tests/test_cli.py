@@ -195,3 +195,21 @@ def test_a_csv_naming_a_column_twice_is_refused(tmp_path, capsys):
     argv = ["forecast", "--data", str(data), "--horizon", "1", "--model", "snaive",
             "--out", str(tmp_path / "fc.csv")]  # fmt: skip
     one_line_error(capsys, argv, "more than once")
+
+
+def test_a_diverged_fit_is_one_line_naming_it(tmp_path, csv_file, capsys, monkeypatch):
+    """The CLI's one-line error for a fit whose loss became NaN says so (issue 30)."""
+    made = cli.make_models
+
+    def diverging(*args, **kwargs):
+        return [m.set_params(learning_rate=1e3, max_steps=4) for m in made(*args, **kwargs)]
+
+    monkeypatch.setattr(cli, "make_models", diverging)
+    for argv in (
+        ["backtest", "--data", str(csv_file), "--horizon", "3", "--models", "histtcn",
+         "--no-plots", "--quiet", "--out", str(tmp_path / "out")],
+        ["forecast", "--data", str(csv_file), "--horizon", "3", "--model", "histtcn", "--quiet",
+         "--out", str(tmp_path / "fc.csv")],
+    ):  # fmt: skip
+        one_line_error(capsys, argv, "training diverged at step")
+    assert not (tmp_path / "fc.csv").exists()

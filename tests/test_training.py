@@ -131,3 +131,21 @@ def test_adamw_is_fused_and_takes_the_per_tensor_steps():
     for a, b, a0 in zip(nets[0].parameters(), nets[1].parameters(), start, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
         assert (a - a0).abs().min() > 1e-3  # every weight moved
+
+
+def test_a_non_finite_loss_stops_training_naming_the_step():
+    """A NaN loss (here: weights broken before the 7th step) is an error naming that step and
+    the learning rate, not a model whose every forecast is NaN (issue 30)."""
+    model = ConstantNet()
+    cfg = TrainConfig(max_epochs=4, steps_per_epoch=5, learning_rate=0.05, verbose=False)
+    calls = []
+
+    def make_batch(idx):
+        calls.append(1)
+        if len(calls) == 7:
+            model.logits.data[0, 0, 3] = float("inf")
+        return unit_batch(0.05)
+
+    with pytest.raises(FloatingPointError, match=r"diverged at step 7 \(loss nan.*learning_rate"):
+        fit_model(model, make_batch, 100, [], cfg)
+    assert len(calls) == 10  # found at the end of the epoch it happened in

@@ -77,6 +77,22 @@ def adamw(params: list, cfg: TrainConfig) -> torch.optim.AdamW:
         return torch.optim.AdamW(params, **kwargs)
 
 
+def check_finite(losses: list, norms: list, first_step: int, cfg: TrainConfig) -> None:
+    """Raise FloatingPointError naming the first of an epoch's steps (numbered from
+    `first_step`) whose loss or gradient norm (scalar tensors) is NaN or infinite: the weights
+    are then no longer finite, and every forecast would be NaN. One check per epoch."""
+    values = torch.stack([torch.stack(losses).float(), torch.stack(norms).float()])
+    bad = ~torch.isfinite(values).all(0)
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0, 0])
+        loss, norm = values[:, i].tolist()
+        raise FloatingPointError(
+            f"training diverged at step {first_step + i} (loss {loss:.4g}, gradient norm "
+            f"{norm:.4g}); lower learning_rate (now {cfg.learning_rate:g}, the default is "
+            f"{TrainConfig.learning_rate:g}) or grad_clip (now {cfg.grad_clip:g})"
+        )
+
+
 def fit_model(
     model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig, weights=None
 ):
@@ -85,7 +101,8 @@ def fit_model(
 
     `weights (n_train,)` (optional) make windows drawn in proportion to them.
     Early stopping restores the weights with the best validation CRPS (when there is a
-    validation set); the history holds one row per epoch.
+    validation set); the history holds one row per epoch. A NaN or infinite loss or gradient
+    norm stops training with a FloatingPointError naming the step (`check_finite`).
 
     Under torchrun (`distributed`), `batch_size` is per rank: every rank draws the same global
     batch of world x batch_size indices from the shared seed and trains on its slice, and the
@@ -121,6 +138,7 @@ def fit_model(
             steps += 1
             if cfg.max_steps is not None and steps >= cfg.max_steps:
                 break
+        check_finite(losses, norms, steps - len(losses) + 1, cfg)
         val = unit_crps(model, val_batches) if val_batches else float("nan")
         row = {
             "epoch": epoch + 1,
