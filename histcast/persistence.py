@@ -86,10 +86,13 @@ def _replace(file: Path, data: bytes) -> None:
 
 
 def _strict_json(x):
-    """json.dumps fallback: numpy scalars as Python numbers; anything else is refused rather
-    than written as a string that would load back as something else."""
+    """json.dumps fallback: numpy scalars as Python numbers, 1-d numpy arrays and pandas Index
+    or Series (covariate lists) as lists; anything else is refused rather than written as a
+    string that would load back as something else."""
     if isinstance(x, np.generic):
         return x.item()
+    if isinstance(x, np.ndarray | pd.Index | pd.Series) and x.ndim == 1:  # covariate lists
+        return x.tolist()
     raise TypeError(f"cannot save {x!r} ({type(x).__name__}) in config.json")
 
 

@@ -318,3 +318,44 @@ def test_ids_of_another_type_never_match_covariate_rows(frames):
             static_df=static.iloc[:2].assign(unique_id=[False, True]),
         )
     model.forecast(futr_df=futr.assign(unique_id=futr.unique_id.map(to_int)))  # ints: fine
+
+
+def test_covariate_lists_may_be_any_sequence_of_names(fitted, frames, tmp_path):
+    """A pandas Index, a tuple, a numpy array or a Series of names is the list it holds: the
+    same forecasts, bit for bit (issue 30: an Index crashed inside pandas); saved as a list. A
+    bare string, a set and names that are not strings are refused."""
+    df, futr, static = frames
+    as_given = dict(futr_exog_list=pd.Index(["promo", "weather"]), hist_exog_list=("x",),
+                    stat_exog_list=np.array(["region"]))  # fmt: skip
+    model = HistForecaster(horizon=H, **as_given, **FAST).fit(df, static_df=static)
+    pd.testing.assert_frame_equal(model.forecast(futr_df=futr), fitted.forecast(futr_df=futr))
+    assert isinstance(model.futr_exog_list, pd.Index)  # the argument is kept as given
+    model.save(tmp_path / "m")
+    loaded = HistForecaster.load(tmp_path / "m")
+    assert loaded.futr_exog_list == ["promo", "weather"] and loaded.hist_exog_list == ["x"]
+    pd.testing.assert_frame_equal(loaded.forecast(futr_df=futr), fitted.forecast(futr_df=futr))
+    series = HistForecaster(horizon=H, hist_exog_list=pd.Series(["x"]), **FAST).fit(df)
+    plain = HistForecaster(horizon=H, hist_exog_list=["x"], **FAST).fit(df)
+    pd.testing.assert_frame_equal(series.forecast(), plain.forecast())
+    for bad in ("promo", {"promo"}, pd.Index([1, 2]), np.array([["promo"]]), 3):
+        with pytest.raises(ValueError, match="futr_exog_list must be a list of column names"):
+            HistForecaster(horizon=H, futr_exog_list=bad, **FAST).fit(df)
+
+
+def test_cross_validation_and_arima_take_an_index_of_names(frames):
+    from histcast.evaluation.baselines import ARIMA
+
+    df, futr, _ = frames
+    names = pd.Index(["promo"])
+    models = [HistForecaster(horizon=H, futr_exog_list=names, **FAST),
+              ARIMA(H, futr_exog_list=names, alias="AR")]  # fmt: skip
+    plain = [HistForecaster(horizon=H, futr_exog_list=["promo"], **FAST),
+             ARIMA(H, futr_exog_list=["promo"], alias="AR")]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' convergence warnings
+        cv, cv_plain = (cross_validation(m, df, h=H, n_windows=2) for m in (models, plain))
+        pd.testing.assert_frame_equal(cv, cv_plain)
+        fc = ARIMA(H, futr_exog_list=pd.Series(["promo"])).fit(df)
+        assert len(fc.forecast(futr_df=futr[["unique_id", "ds", "promo"]])) == 3 * H
+    with pytest.raises(ValueError, match="futr_exog_list must be a list of column names"):
+        ARIMA(H, futr_exog_list="promo").fit(df)

@@ -26,6 +26,7 @@ missing (scaled 0: the median; categorical code 0); NaN in `futr_df` or `static_
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -40,17 +41,28 @@ LISTS = ("futr_exog_list", "hist_exog_list", "stat_exog_list")
 SCALINGS = ("series", "column")
 
 
+def exog_names(names, attr: str) -> list[str]:
+    """A covariate list `attr` as given (None, or any ordered sequence of column names: a list,
+    tuple, numpy array, pandas Index or Series) as a list of str; ValueError for a bare string,
+    an unordered collection (set, dict) or names that are not strings."""
+    if names is None:
+        return []
+    unordered = isinstance(names, str | bytes | Set | Mapping)
+    if unordered or not isinstance(names, Iterable) or getattr(names, "ndim", 1) != 1:
+        raise ValueError(f"{attr} must be a list of column names (strings); got {names!r}")
+    out = list(names)
+    if not all(isinstance(n, str) for n in out):
+        raise ValueError(f"{attr} must be a list of column names (strings); got {names!r}")
+    return [str(n) for n in out]  # numpy's str_ as str
+
+
 def check_lists(model, cols: Columns) -> None:
-    """`futr_exog_list`, `hist_exog_list`, `stat_exog_list`: None or lists of distinct column
-    names, none the id, time or target column, none in two lists; `exog_scaling` a choice."""
+    """`futr_exog_list`, `hist_exog_list`, `stat_exog_list`: None or sequences of distinct
+    column names (`exog_names`), none the id, time or target column, none in two lists;
+    `exog_scaling` a choice."""
     seen: dict[str, str] = {}
     for attr in LISTS:
-        names = getattr(model, attr)
-        if names is None:
-            continue
-        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-            raise ValueError(f"{attr} must be a list of column names (strings); got {names!r}")
-        for n in names:
+        for n in exog_names(getattr(model, attr), attr):
             if n in (cols.id, cols.time, cols.target):
                 raise ValueError(f"{attr} names {n!r}, which is the id, time or target column")
             if n in seen:
@@ -62,7 +74,7 @@ def check_lists(model, cols: Columns) -> None:
 
 def has_covariates(model) -> bool:
     """Whether the model reads covariate columns of `df` (future-known or historical)."""
-    return bool(model.futr_exog_list or model.hist_exog_list)
+    return any(exog_names(getattr(model, a), a) for a in LISTS[:2])
 
 
 def check_unused(futr_df, static_df) -> None:
@@ -191,7 +203,7 @@ class Covariates:
     def fit(cls, model, df, static_df, panel: Panel, cols: Columns):
         """`(Covariates, ExogArrays)` of `panel` from `df` and `static_df` per the model's lists;
         `(None, None)` when it lists none (then `static_df` must be None)."""
-        futr, hist, stat = (list(getattr(model, a) or []) for a in LISTS)
+        futr, hist, stat = (exog_names(getattr(model, a), a) for a in LISTS)
         if static_df is not None and not stat:
             raise ValueError("static_df was given to fit, but stat_exog_list is empty")
         if stat and static_df is None:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..checks import positive_int
 from ..data.calendar import season_length as default_season_length
+from ..data.covariates import LISTS, exog_names
 from ..data.exog_frames import aligned
 from ..data.frequency import common_freq
 from ..data.panel import Columns, from_frame
@@ -102,8 +103,7 @@ def exog_lists(model) -> tuple[list, list, list] | None:
     a model that cannot use covariates."""
     for m in (model, getattr(model, "forecaster", None)):
         if m is not None and hasattr(m, "futr_exog_list"):
-            lists = ("futr_exog_list", "hist_exog_list", "stat_exog_list")
-            return tuple(list(getattr(m, k, None) or []) for k in lists)
+            return tuple(exog_names(getattr(m, k, None), k) for k in LISTS)
     return None
 
 

@@ -20,6 +20,7 @@ from scipy.stats import norm
 
 from ..checks import check_int
 from ..data.calendar import season_length
+from ..data.covariates import exog_names
 from ..data.exog_frames import aligned, future_frame, kind_of, numbers
 from ..data.panel import Columns, from_frame, from_frame_like
 from ..estimator import Estimator
@@ -48,7 +49,7 @@ class Baseline(Estimator):
     @property
     def _uses_exog(self) -> bool:
         """Whether the model reads covariate columns of `df` (then the panel keeps its order)."""
-        return bool(getattr(self, "futr_exog_list", None))
+        return bool(exog_names(getattr(self, "futr_exog_list", None), "futr_exog_list"))
 
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
         """Validate and store the histories (models are fit per series at forecast time)."""
@@ -186,9 +187,7 @@ class ARIMA(Baseline):
         self.futr_exog_list = futr_exog_list
 
     def _history_exog(self, df, panel, cols):
-        names = self.futr_exog_list or []
-        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-            raise ValueError(f"futr_exog_list must be a list of column names; got {names!r}")
+        names = exog_names(self.futr_exog_list, "futr_exog_list")
         if not names:
             return None
         frame, rows = aligned(df, panel, names), np.repeat(panel.ids, panel.lengths)
@@ -201,7 +200,7 @@ class ARIMA(Baseline):
         return np.stack([numbers(frame[n], n, rows, where, where == "df") for n in names], -1)
 
     def _exog(self, panel, df, futr_df) -> list:
-        names = self.futr_exog_list or []
+        names = exog_names(self.futr_exog_list, "futr_exog_list")
         if not names:
             return super()._exog(panel, df, futr_df)
         if futr_df is None:
