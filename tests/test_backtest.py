@@ -374,3 +374,30 @@ def test_a_diverged_fit_is_named_wherever_it_surfaces(panel):
             cross_validation(model, panel, h=3, n_windows=2, refit=refit)
     with pytest.raises(FloatingPointError, match=diverged):
         cross_validation(HistEnsemble(model, n_members=2), panel, h=3)
+
+
+def test_evaluate_refuses_a_train_df_of_another_frequency(panel, cv_snaive):
+    """A train_df at another frequency would scale MASE and MSIS by other steps: refused naming
+    both frequencies (issue 30), from the frame's record or, without it, from its cutoffs."""
+    every_other = panel.groupby("unique_id").nth(slice(None, None, 2))  # every 2 days
+    with pytest.raises(
+        ValueError, match="train_df has frequency '2D', the cross_validation frame 'D'"
+    ):
+        evaluate(cv_snaive, every_other)
+    bare = cv_snaive.copy()
+    bare.attrs.clear()  # e.g. read back from a file
+    with pytest.raises(
+        ValueError, match=r"frequency '2D', but the cross_validation frame forecasts"
+    ):
+        evaluate(bare, every_other)
+    want = evaluate(cv_snaive, panel)
+    pd.testing.assert_frame_equal(evaluate(bare, panel), want)
+    hourly = panel.assign(ds=pd.date_range("2024-01-01", periods=len(panel), freq="h"))
+    with pytest.raises(ValueError, match="frequency 'h', the cross_validation frame 'D'"):
+        evaluate(cv_snaive, hourly)
+    steps = panel.assign(ds=panel.groupby("unique_id").cumcount() * 2)  # integer timestamps
+    cv_int = cross_validation(SeasonalNaive(horizon=3), steps, h=3)
+    assert cv_int.attrs["freq"] == 2
+    evaluate(cv_int, steps)
+    with pytest.raises(ValueError, match="frequency step 1, the cross_validation frame step 2"):
+        evaluate(cv_int, steps.assign(ds=steps.ds // 2))

@@ -331,13 +331,23 @@ def common_freq(models, freq=None):
     """The frequency that `freq` and the models' `freq` attributes name (None when none does);
     ValueError when they name different ones (an invalid one is left for `from_frame`)."""
     given = [f for f in [freq, *(getattr(m, "freq", None) for m in models)] if f is not None]
-
-    def key(f):
-        try:
-            return int(f) if is_int_step(f) else _as_offset(f)
-        except (TypeError, ValueError):
-            return repr(f)
-
-    if len({key(f) for f in given}) > 1:
+    if len({freq_key(f) for f in given}) > 1:
         raise ValueError(f"the models and freq= name different frequencies: {given}")
     return given[0] if given else None
+
+
+def freq_key(freq):
+    """A frequency as a comparable key: an int step, a pandas offset ("D" and `Day()` are one),
+    or, for what is neither, its repr."""
+    try:
+        return int(freq) if is_int_step(freq) else _as_offset(freq)
+    except (TypeError, ValueError):
+        return repr(freq)
+
+
+def freq_name(freq) -> str:
+    """How messages name a frequency: "'D'", "'<DateOffset: months=1>'", "step 3"."""
+    if is_int_step(freq):
+        return f"step {int(freq)}"
+    key = freq_key(freq)
+    return repr(key.freqstr) if hasattr(key, "freqstr") else repr(freq)

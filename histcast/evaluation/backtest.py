@@ -22,7 +22,7 @@ from ..checks import positive_int
 from ..data.calendar import season_length as default_season_length
 from ..data.covariates import LISTS, exog_names
 from ..data.exog_frames import aligned
-from ..data.frequency import common_freq
+from ..data.frequency import common_freq, freq_key, freq_name, future_timestamps
 from ..data.panel import Columns, from_frame
 from ..estimator import check_alias, clone
 from ..frames import (
@@ -95,6 +95,7 @@ def cross_validation(
     first = [cols.id, cols.time, "cutoff", cols.target]
     res = res[first + [c for c in res.columns if c not in first]]
     res.attrs["models"] = [m.alias_ for m in models]
+    res.attrs["freq"] = panel.freq  # for `evaluate`: train_df must have it
     return (res, fitted) if return_models else res
 
 
@@ -211,6 +212,7 @@ def evaluate(
     cols = cols or Columns()
     aliases = _check_cv(cv, cols, models)
     train = from_frame(train_df, cols)
+    _check_train_freq(cv, train, cols)
     absent = pd.Index(pd.unique(cv[cols.id])).difference(pd.Index(train.ids))
     if len(absent):
         raise ValueError(
@@ -245,6 +247,37 @@ def evaluate(
             rows.append({**key, **_scores(arrays, slice(a, b), windows, steps, scale)})
     index = ["model", cols.id] if per_series else ["model"]
     return pd.DataFrame(rows).set_index(index)
+
+
+def _check_train_freq(cv, train, cols) -> None:
+    """`train_df`'s frequency must be the cross_validation frame's (its `attrs["freq"]`,
+    recorded by `cross_validation`; in a frame without it, each window's first forecast must
+    be one step of it after the cutoff): MASE and MSIS scale by its steps."""
+    freq, cv_freq = train.freq, cv.attrs.get("freq")
+    hint = "pass the data the backtest ran on (MASE and MSIS scale each series by its steps)"
+    if cv_freq is not None:
+        if freq_key(cv_freq) != freq_key(freq):
+            raise ValueError(
+                f"train_df has frequency {freq_name(freq)}, the cross_validation frame "
+                f"{freq_name(cv_freq)}: {hint}"
+            )
+        return
+    if type(freq) is pd.DateOffset:  # its steps are anchored at a series' start: not checked
+        return
+    first = cv.groupby([cols.id, "cutoff"], sort=False)[cols.time].min()
+    try:
+        cut = np.asarray(first.index.get_level_values("cutoff")).astype(train.ds.dtype)
+        ds = np.asarray(first).astype(train.ds.dtype)
+    except (TypeError, ValueError):
+        return  # timestamps of another kind: from_frame's checks of the merge speak for them
+    bad = np.flatnonzero(future_timestamps(cut, freq, 1)[:, 0] != ds)
+    if len(bad):
+        i = bad[0]
+        raise ValueError(
+            f"train_df has frequency {freq_name(freq)}, but the cross_validation frame forecasts "
+            f"{first.index[i][0]!r} at {first.iloc[i]} after the cutoff {first.index[i][1]}, "
+            f"not one step later: {hint}"
+        )
 
 
 def _check_cv(cv, cols, models) -> list[str]:
