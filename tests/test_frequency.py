@@ -139,3 +139,58 @@ def test_business_days_with_holidays_say_how_to_pass_them():
     with pytest.raises(ValueError, match="irregular") as err:
         from_frame(weekly.drop(index=5))
     assert "holidays" not in str(err.value)
+
+
+@pytest.mark.parametrize("freq", [pd.DateOffset(months=1), None])
+@pytest.mark.parametrize(
+    "start, offset",
+    [
+        ("2020-01-30", pd.DateOffset(months=1)),
+        ("2019-01-31", pd.DateOffset(months=1)),
+        ("2020-02-29", pd.DateOffset(years=1)),
+        ("2019-08-31", pd.DateOffset(months=3)),
+    ],
+)
+def test_a_date_range_of_the_given_offset_is_regular_for_it(freq, start, offset):
+    """`pd.date_range(..., freq=pd.DateOffset(months=1))` from the 30th steps from each date to
+    the next (Jan 30, Feb 29, Mar 29, ...): regular for that offset (issue 30: it was refused),
+    passed or inferred, and its future goes on as pd.date_range would."""
+    n, h = 30, 5
+    grid = pd.date_range(start, periods=n + h, freq=offset)
+    freq = offset if freq is not None else None
+    p = from_frame(one(grid[:n]), freq=freq)
+    assert p.freq == offset or freq is None  # inferred: whole months (years=1 as months=12)
+    assert p.future_ds(h)[0].tolist() == grid[n:].as_unit("ns").to_numpy().tolist()
+    assert p.drop_last(h).future_ds(h)[0].tolist() == p.ds[-h:].tolist()  # backtest cut
+    with pytest.raises(ValueError, match="series 'a' has irregular"):
+        from_frame(one(grid[:n]).drop(index=7), freq=offset)
+
+
+def test_a_date_range_series_beside_an_anchored_one_and_through_a_model(tmp_path):
+    """Each series keeps its own grid: the anchored one (Mar 30) and pd.date_range's (Mar 29)
+    in one panel; a forecaster, a baseline, a saved model and a backtest agree on the dates."""
+    from histcast.baselines import SeasonalNaive
+    from histcast.evaluation.backtest import cross_validation
+    from histcast.forecaster import HistForecaster
+
+    month = pd.DateOffset(months=1)
+    chained = pd.date_range("2020-01-30", periods=40, freq=month)
+    df = pd.concat([one(MONTHLY_30, "anchored"), one(chained, "date_range")], ignore_index=True)
+    p = from_frame(df, freq=month)
+    fut = p.future_ds(2)
+    assert [str(t)[:10] for t in fut[0]] == ["2022-01-30", "2022-02-28"]  # first + k months
+    assert (
+        fut[1].tolist()
+        == pd.date_range(chained[-1], periods=3, freq=month)[1:].as_unit("ns").to_numpy().tolist()
+    )
+    model = HistForecaster(horizon=2, freq=month, max_steps=2, hidden_size=8, n_bins=10,
+                           context_length=8, verbose=False).fit(df)  # fmt: skip
+    fc = model.forecast()
+    assert fc["ds"].to_numpy().reshape(2, 2).tolist() == fut.tolist()
+    base = SeasonalNaive(horizon=2, freq=month).fit(df).forecast()
+    assert base["ds"].to_numpy().reshape(2, 2).tolist() == fut.tolist()
+    model.save(tmp_path / "m")
+    pd.testing.assert_frame_equal(HistForecaster.load(tmp_path / "m").forecast(), fc)
+    cv = cross_validation(SeasonalNaive(horizon=2, freq=month), df, h=2, n_windows=2)
+    merged = cv.merge(df, on=["unique_id", "ds"], suffixes=("", "_df"))
+    assert len(merged) == len(cv) == 2 * 2 * 2

@@ -10,7 +10,9 @@ one fixed step shared by every step of the panel. Each guess is checked on every
 
 Timestamps are `first + k * freq` for k = 0, 1, ...: for a `pd.DateOffset(months=1)` on the
 30th that is Jan 30, Feb 29, Mar 30 (day-of-month clipping does not carry over), and the
-future goes on the same way.
+future goes on the same way. A series `pd.date_range(..., freq=pd.DateOffset(months=1))` made
+steps from each timestamp to the next instead (Jan 30, Feb 29, Mar 29: clipping carries over):
+it is regular for that offset too, and its future goes on step by step.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from .messages import show
 _to_offset = pd.tseries.frequencies.to_offset
 
 
-def future_timestamps(last, freq, h: int, first=None, lengths=None) -> np.ndarray:
+def future_timestamps(last, freq, h: int, first=None, lengths=None, stepped=None) -> np.ndarray:
     """`(S, h)` timestamps following each `last` timestamp by 1..h steps of `freq`.
 
     Given each series' `first` timestamp and `lengths`, a `pd.DateOffset(months=...)` step j
     is `first + (lengths - 1 + j) * freq`, anchored at the start (as `check_regular` checks
-    it): Jan 30, Feb 29, Mar 30 goes on to Apr 30, not Mar 29 + 1 month. Other offsets step
-    from `last` (the same dates for anchored offsets). Raises ValueError for timestamps past
+    it): Jan 30, Feb 29, Mar 30 goes on to Apr 30, not Mar 29 + 1 month; a series whose last
+    timestamp is off that grid (one `pd.date_range` made: Jan 30, Feb 29, Mar 29) goes on one
+    step at a time, as `pd.date_range` would (Apr 29); `stepped (S,)` (`stepped_series`), when
+    given, says which series do so from their whole history. Other offsets step from `last`
+    (the same dates for anchored offsets). Raises ValueError for timestamps past
     int64 or `pd.Timestamp.max`.
     """
     if is_int_step(freq):
@@ -45,8 +50,11 @@ def future_timestamps(last, freq, h: int, first=None, lengths=None) -> np.ndarra
     last = np.asarray(last, dtype="datetime64[ns]")
     if len(last) == 0 or h <= 0:
         return np.empty((len(last), max(h, 0)), "datetime64[ns]")
+    chained = np.zeros(len(last), bool)  # series on pd.date_range's grid: step by step
     if first is not None and type(freq) is pd.DateOffset:
         start, skip = np.asarray(first, dtype="datetime64[ns]"), np.asarray(lengths) - 1
+        chained = add_steps(start, skip, freq) != last if stepped is None else stepped
+        start, skip = np.where(chained, last, start), np.where(chained, 0, skip)
     else:
         start, skip = last, np.zeros(len(last), np.int64)
     too_many = h > np.iinfo(np.int64).max - int(skip.max())  # even 1 ns steps would run past
@@ -57,7 +65,14 @@ def future_timestamps(last, freq, h: int, first=None, lengths=None) -> np.ndarra
             f"{pd.Timestamp(last.max())}; shorten the horizon"
         )
     k = (skip[:, None] + np.arange(1, h + 1)).reshape(-1)
-    return add_steps(np.repeat(start, h), k, freq).reshape(len(last), h)
+    out = add_steps(np.repeat(start, h), k, freq).reshape(len(last), h)
+    if chained.any():
+        steps, t = [], last[chained]
+        for _ in range(h):
+            t = _shift(t, 1, freq)
+            steps.append(t)
+        out[chained] = np.stack(steps, 1)
+    return out
 
 
 def add_steps(start: np.ndarray, k: np.ndarray, offset) -> np.ndarray:
@@ -221,21 +236,35 @@ def _off_grid(ds: np.ndarray, indptr: np.ndarray, offset) -> np.ndarray:
     first timestamp is off the offset's anchor.
 
     A `pd.DateOffset(months=...)` step clips the day of month (Jan 30 + 1 month = Feb 29), so
-    its k-th timestamp is taken from the first in one go; for every other offset, one step
-    from the previous timestamp gives the same dates, and is cheaper."""
+    a series is on its grid either way: its k-th timestamp taken from the first in one go (Jan
+    30, Feb 29, Mar 30), or one step from the previous, as `pd.date_range` makes it (Jan 30,
+    Feb 29, Mar 29). For every other offset the two give the same dates."""
     steps, within = _steps_within(_as_int(ds), indptr)
     if isinstance(offset, pd.offsets.Tick | pd.offsets.Day):  # fixed length on naive times
         return _bad_series(indptr, within & (steps != offset.nanos))
-    lengths = np.diff(indptr)
-    if type(offset) is pd.DateOffset:
-        k = np.arange(len(ds)) - np.repeat(indptr[:-1], lengths)
-        expected = add_steps(np.repeat(ds[indptr[:-1]], lengths), k, offset)
-        bad = np.logical_or.reduceat(expected != ds, indptr[:-1])
-    else:
-        bad = _bad_series(indptr, within & (ds[1:] != _shift(ds[:-1], 1, offset)))
+    bad = _bad_series(indptr, within & (ds[1:] != _shift(ds[:-1], 1, offset)))
+    if type(offset) is pd.DateOffset and bad.any():  # or on the grid anchored at the start
+        bad &= _off_anchored(ds, indptr, offset)
     first = pd.DatetimeIndex(ds[indptr[:-1]])
     on = {u: offset.is_on_offset(u) for u in first.unique()}
     return bad | ~np.array([on[u] for u in first], dtype=bool)
+
+
+def _off_anchored(ds: np.ndarray, indptr: np.ndarray, offset) -> np.ndarray:
+    """Series `(S,)` whose timestamps are not `first + k * offset` taken in one go."""
+    lengths = np.diff(indptr)
+    k = np.arange(len(ds)) - np.repeat(indptr[:-1], lengths)
+    expected = add_steps(np.repeat(ds[indptr[:-1]], lengths), k, offset)
+    return np.logical_or.reduceat(expected != ds, indptr[:-1])
+
+
+def stepped_series(ds: np.ndarray, indptr: np.ndarray, freq) -> np.ndarray | None:
+    """For a `pd.DateOffset` frequency, the series `(S,)` of a regular panel that step from
+    each timestamp to the next (`pd.date_range`'s grid) and are off the grid anchored at their
+    start; None for other frequencies (the grids are one)."""
+    if type(freq) is not pd.DateOffset or len(ds) == 0:
+        return None
+    return _off_anchored(np.asarray(ds, "datetime64[ns]"), indptr, freq)
 
 
 def _steps_within(t: np.ndarray, indptr: np.ndarray):

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .frequency import check_regular, future_timestamps, is_int_step
+from .frequency import check_regular, future_timestamps, is_int_step, stepped_series
 from .messages import example as _example
 from .messages import show
 from .timestamps import kinds as _kinds
@@ -86,8 +86,8 @@ class Panel:
     def future_ds(self, h: int) -> np.ndarray:
         """Timestamps of the next h steps of every series, `(S, h)`, counted from each series'
         first timestamp (as the regularity check counts them); ValueError past 2262."""
-        first = self.ds[self.indptr[:-1]]
-        return future_timestamps(self.last_ds, self.freq, h, first, self.lengths)
+        first, stepped = self.ds[self.indptr[:-1]], stepped_series(self.ds, self.indptr, self.freq)
+        return future_timestamps(self.last_ds, self.freq, h, first, self.lengths, stepped)
 
     def to_frame(self, cols: Columns | None = None) -> pd.DataFrame:
         """The long frame of the panel (new arrays: editing it leaves the panel unchanged)."""
