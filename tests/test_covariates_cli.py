@@ -88,9 +88,10 @@ def test_forecast_command_with_covariates(files, tmp_path):
 @pytest.mark.slow
 def test_backtest_command_with_covariates(files, tmp_path, capsys):
     out = tmp_path / "bt"
-    assert main(["backtest", "--data", files["data"], "--horizon", "4", "--windows", "2",
-                 "--models", "histtcn,arima,snaive", "--epochs", "1", "--quiet", "--no-plots",
-                 "--futr-exog", "promo", "--out", str(out)]) == 0  # fmt: skip
+    with pytest.warns(UserWarning, match="SeasonalNaive cannot use covariates"):
+        assert main(["backtest", "--data", files["data"], "--horizon", "4", "--windows", "2",
+                     "--models", "histtcn,arima,snaive", "--epochs", "1", "--quiet",
+                     "--no-plots", "--futr-exog", "promo", "--out", str(out)]) == 0  # fmt: skip
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert {m["model"] for m in metrics} == {"HistTCN", "ARIMA", "SeasonalNaive"}
 
