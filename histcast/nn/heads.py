@@ -80,7 +80,7 @@ class QuantileHead(nn.Module):
     def __init__(self, d_in, hidden, n_bins, dropout, levels=QUANTILE_LEVELS):
         super().__init__()
         self.n_bins = n_bins
-        self.register_buffer("levels", torch.tensor(levels), persistent=False)
+        self.register_buffer("levels", torch.tensor(levels, dtype=torch.float32), persistent=False)
         self.net = mlp(d_in, hidden, len(levels), dropout)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -118,7 +118,7 @@ class PointHead(nn.Module):
         super().__init__()
         self.n_bins = n_bins
         self.net = mlp(d_in, hidden, 1, dropout)
-        self.register_buffer("resid_var", torch.full((horizon,), 0.01))
+        self.register_buffer("resid_var", torch.full((horizon,), 0.01, dtype=torch.float32))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return run_mlp(self.net, z).squeeze(-1)

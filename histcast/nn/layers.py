@@ -18,7 +18,7 @@ class StepDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        keep = torch.rand(*x.shape[:-2], 1, x.shape[-1], device=x.device) >= self.p
+        keep = torch.rand(*x.shape[:-2], 1, x.shape[-1], dtype=x.dtype, device=x.device) >= self.p
         return x * (keep.to(x.dtype) / (1 - self.p))
 
 

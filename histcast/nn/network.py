@@ -21,6 +21,8 @@ join the state through a linear map; categorical columns are embedded (`embeddin
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -29,10 +31,29 @@ from .embeddings import ColumnEmbedding, exog_width
 from .encoders import make_encoder
 from .heads import make_head
 
+F32 = torch.float32
+
+
+@contextmanager
+def float32_default():
+    """torch's default dtype set to float32 inside the block, restored after: the network's
+    layers take it, and a caller's `torch.set_default_dtype(torch.float64)` must change
+    nothing (the same initial weights and forecasts, bit for bit)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
 
 class ForecastNet(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        with float32_default():  # parameters and buffers in float32, whatever the default
+            self._build(cfg)
+
+    def _build(self, cfg: ModelConfig) -> None:
         self.cfg = cfg
         if cfg.context_length % cfg.patch_size:
             raise ValueError("context_length must be a multiple of patch_size")
@@ -48,7 +69,7 @@ class ForecastNet(nn.Module):
             cfg.dropout,
         )
         self.skip = nn.Linear(2 * cfg.context_length, cfg.hidden_size)
-        self.step = nn.Parameter(torch.randn(cfg.horizon, cfg.step_embedding) * 0.1)
+        self.step = nn.Parameter(torch.randn(cfg.horizon, cfg.step_embedding, dtype=F32) * 0.1)
         lags = seasonal_lag_index(cfg.horizon, cfg.context_length, cfg.season)
         self.register_buffer("lags", lags, persistent=False)
         d_head = cfg.hidden_size + cfg.step_embedding + cfg.n_features + 2 * lags.shape[1]
@@ -66,7 +87,7 @@ class ForecastNet(nn.Module):
             cfg.sigma_ratio,
             cfg.horizon,
         )
-        pos = torch.linspace(-1, 0, cfg.context_length)
+        pos = torch.linspace(-1, 0, cfg.context_length, dtype=F32)
         self.register_buffer("position", pos, persistent=False)
         # covariates (built last, and only when there are some: a model without them is the same)
         self.futr_in = ColumnEmbedding(cfg.futr_cards) if cfg.futr_cards else None

@@ -81,7 +81,7 @@ def mean_share(n_local: torch.Tensor) -> torch.Tensor:
     scaled losses' gradients over ranks then gives the gradient of the global mean, however
     the missing targets fall between ranks."""
     if not active():
-        return torch.ones((), device=n_local.device)
+        return torch.ones((), dtype=torch.float32, device=n_local.device)
     n = n_local.double()
     return (world_size() * n / all_sum(n).clamp(min=1)).float()
 
