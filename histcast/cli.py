@@ -8,6 +8,7 @@ checked before any data is read or any model trained, and the library's ValueErr
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import datasets
+from . import atomic, datasets
 from .checks import int_kind
 from .data.panel import from_frame
 from .ensemble import HistEnsemble
@@ -180,7 +181,7 @@ def backtest(args) -> int:
     if not main_rank():  # under torchrun rank 0 scores and writes
         return 0
     table = evaluate(cv, df, season_length=info.season_length if info else None)
-    cv.to_csv(out / "forecasts.csv", index=False)
+    write_csv(cv, out / "forecasts.csv")
     result = {
         "dataset": args.data or args.dataset or datasets.DEFAULT,
         "horizon": h,
@@ -188,7 +189,7 @@ def backtest(args) -> int:
         "seconds": seconds,
         "metrics": table.reset_index().to_dict(orient="records"),
     }
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    atomic.write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.round(4).to_string())
     print(f"\n{len(cv)} forecasts in {seconds:.0f}s; wrote {out}/forecasts.csv, metrics.json")
@@ -208,15 +209,30 @@ def write_plots(out, df, cv, models, table) -> None:
     last = cv[cv["cutoff"] == cv.groupby("unique_id")["cutoff"].transform("max")]
     wql = table["WQL"].dropna()
     fan_alias = str(wql.idxmin()) if len(wql) else aliases[0]  # the fan chart's model: best WQL
-    plotting.fan_chart(history, last, fan_alias).savefig(out / "fan_chart.png", dpi=110)
-    plotting.reliability_diagram(cv, aliases, LEVELS).savefig(out / "reliability.png", dpi=110)
+    write_figure(plotting.fan_chart(history, last, fan_alias), out / "fan_chart.png")
+    write_figure(plotting.reliability_diagram(cv, aliases, LEVELS), out / "reliability.png")
     pits = {a: _pit_from_quantiles(cv, a) for a in aliases}
-    plotting.pit_histogram(pits).savefig(out / "pit.png", dpi=110)
+    write_figure(plotting.pit_histogram(pits), out / "pit.png")
     hists = {m.alias_: m.history_ for m in models if hasattr(m, "history_")}  # fitted clones
     if hists:
-        plotting.training_curves(hists).savefig(out / "training.png", dpi=110)
+        write_figure(plotting.training_curves(hists), out / "training.png")
     print(f"plots: {', '.join(p.name for p in sorted(out.glob('*.png')))}")
     print(f"fan chart: {fan_alias} (lowest WQL)")
+
+
+def write_csv(frame: pd.DataFrame, file: Path) -> None:
+    """The frame as CSV, written atomically: a concurrent writer or a kill never tears it."""
+    atomic.write_bytes(file, frame.to_csv(index=False).encode())
+
+
+def write_figure(fig, file: Path) -> None:
+    """A matplotlib figure as PNG, written atomically, then closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    atomic.write_bytes(file, buffer.getvalue())
+    from matplotlib import pyplot as plt  # plotting has loaded it
+
+    plt.close(fig)
 
 
 def _pit_from_quantiles(cv, alias) -> np.ndarray:
@@ -250,7 +266,7 @@ def forecast(args) -> int:
     fc = model.forecast(**({"futr_df": futr} if futr is not None else {}))
     if not main_rank():
         return 0
-    fc.to_csv(out, index=False)
+    write_csv(fc, out)
     print(f"wrote {len(fc)} rows to {out}")
     return 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import atomic
 from .checks import check_choice, check_int
 from .data.frequency import freq_from_json, freq_to_json
 from .dist.mixture import mix
@@ -26,7 +27,7 @@ from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
 from .frames import check_forecast_args, forecast_frame
 from .nn.encoders import ENCODERS
-from .persistence import FORMAT, sha256
+from .persistence import FORMAT, RETRIES, sha256
 from .train import distributed
 
 CONFIG = "ensemble.json"
@@ -161,14 +162,18 @@ class HistEnsemble(Estimator):
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path) -> None:
-        """Write each member to `path/member_<i>/` (`persistence`), then `path/ensemble.json`
-        (the ensemble's arguments, the template's, and each member's config checksum)."""
+        """Write each member to a new folder `path/member-<unique>-<i>/` (`persistence`), then
+        `path/ensemble.json` naming them (the ensemble's arguments, the template's, and each
+        member's config checksum), atomically, then remove the members the old one named: a
+        killed save leaves the old ensemble or the new one (`atomic`)."""
         self.check_fitted()
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ValueError(f"cannot save into {path}: it is a file, not a directory")
         path.mkdir(parents=True, exist_ok=True)
-        names = [f"member_{i}" for i in range(len(self.members_))]
+        before = member_names(path / CONFIG)
+        token = atomic.unique_name("member")
+        names = [f"{token}-{i}" for i in range(len(self.members_))]
         for name, member in zip(names, self.members_, strict=True):
             member.save(path / name)  # under torchrun: rank 0 writes, the others wait
         if not distributed.is_main():
@@ -184,7 +189,11 @@ class HistEnsemble(Estimator):
             "member_sha256": [sha256(path / n / "config.json") for n in names],
             "fit_seconds": self.fit_seconds_,
         }
-        (path / CONFIG).write_text(json.dumps(meta, indent=1, default=str))
+        atomic.write_bytes(path / CONFIG, json.dumps(meta, indent=1, default=str).encode())
+        now = set(member_names(path / CONFIG))
+        for old in set(before) - now - set(names):
+            atomic.remove(path / old)
+        atomic.clean(path, now | set(names), ("member-*", "member_*", atomic.TMP_PREFIX + "*"))
 
     @classmethod
     def load(cls, path, device: str = "auto") -> HistEnsemble:
@@ -194,6 +203,17 @@ class HistEnsemble(Estimator):
         if not path.is_dir():
             what = "is a file" if path.exists() else "does not exist"
             raise ValueError(f"{path} {what}: not a saved histcast ensemble (a folder)")
+        for _ in range(RETRIES):  # a concurrent save may remove the members read meanwhile
+            names = member_names(path / CONFIG)
+            try:
+                return cls._load_once(path, device)
+            except ValueError:
+                if member_names(path / CONFIG) == names:
+                    raise
+        raise ValueError(f"{path} kept changing while it was read ({RETRIES} saves); load again")
+
+    @classmethod
+    def _load_once(cls, path: Path, device) -> HistEnsemble:
         file = path / CONFIG
         try:
             meta = json.loads(file.read_text())
@@ -216,3 +236,14 @@ class HistEnsemble(Estimator):
         model.members_ = [HistForecaster.load(path / name, device) for name in names]
         model.fit_seconds_ = meta.get("fit_seconds")
         return model
+
+
+def member_names(manifest: Path) -> list[str]:
+    """The member folders an `ensemble.json` names (plain names in its folder); [] when it is
+    missing or unreadable."""
+    try:
+        names = json.loads(manifest.read_bytes()).get("members", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    ok = isinstance(names, list) and all(isinstance(n, str) and Path(n).name == n for n in names)
+    return names if ok else []

@@ -1,11 +1,15 @@
 """Saving and loading fitted forecasters.
 
-A saved model is a directory with `state.pt` (weights and the packed training panel, read back
-with `torch.load(weights_only=True)`, so the file can hold no code) and `config.json` (the
-arguments, the architecture, the fitted choices, and the sha256 of `state.pt`). `load` trusts
-neither file: a checksum that does not match, a truncated or edited file, arrays whose shapes
-disagree with the config, or weights that do not fit the architecture all raise one
-`ValueError` that names the file.
+A saved model is a directory with a state file `state-<unique>.pt` (weights and the packed
+training panel, read back with `torch.load(weights_only=True)`, so the file can hold no code)
+and `config.json` (the arguments, the architecture, the fitted choices, and the name and sha256
+of the state file it vouches for). A save is all or nothing (`atomic`): the new state file gets
+a name of its own, and `config.json` is renamed into place last, so whenever a save is killed,
+the folder holds the old model or the new one; concurrent saves end with the last one's model,
+and a concurrent `load` reads the old or the new model, never a mix. `load` trusts neither file:
+a checksum that does not match, a truncated or edited file, arrays whose shapes disagree with
+the config, or weights that do not fit the architecture all raise one `ValueError` that names
+the file and says what to do. (Models saved as `state.pt` + `config.json` load as before.)
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from . import atomic
 from .data.covariates import Covariates, ExogArrays
 from .data.frequency import freq_from_json, freq_to_json
 from .data.panel import Columns, Panel
@@ -29,6 +33,9 @@ from .train import distributed
 
 FORMAT = 1  # the layout of saved models (a forecaster's and an ensemble's); newer is refused
 FITTED = ("margin_", "outside_share_", "val_size_", "history_")  # plain JSON-able choices
+CONFIG = "config.json"
+LEFTOVERS = ("state-*.pt", "state.pt", atomic.TMP_PREFIX + "*")  # what killed saves can leave
+RETRIES = 5  # loads that meet a concurrent save's cleanup read the manifest again
 
 
 def sha256(path: Path) -> str:
@@ -37,11 +44,11 @@ def sha256(path: Path) -> str:
 
 
 def save(model, path) -> None:
-    """Write `path/state.pt` and `path/config.json` (with the state's checksum).
+    """Write `path/state-<unique>.pt`, then `path/config.json` naming it (with its checksum),
+    each atomically (`atomic.write_bytes`), then remove the state file the old config named.
 
-    Everything is built and checked before a file is written, and each file is written beside
-    its target and then renamed over it, so a refused save leaves a model saved there before
-    intact."""
+    Everything is built and checked before a file is written, so a refused save, like a killed
+    one, leaves the model saved there before intact."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"cannot save into {path}: it is a file, not a directory")
@@ -68,21 +75,30 @@ def save(model, path) -> None:
         "freq": freq_to_json(model.freq_),
         "ids": ids_to_json(panel.ids),
         "fitted": {k: getattr(model, k) for k in (*FITTED, "calibration_")},
+        "state_file": atomic.unique_name("state", ".pt"),
         "state_sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
     }
     if covariates is not None:  # the schema: names, kinds, categories, scalers
         meta["covariates"] = covariates.to_json()
     config = json.dumps(meta, indent=1, default=_strict_json).encode()
     path.mkdir(parents=True, exist_ok=True)
-    _replace(path / "state.pt", buffer.getvalue())
-    _replace(path / "config.json", config)
+    before = named_file(path / CONFIG, "state_file")
+    atomic.write_bytes(path / meta["state_file"], buffer.getvalue())
+    atomic.write_bytes(path / CONFIG, config)  # the save takes effect here
+    now = named_file(path / CONFIG, "state_file")
+    if before is not None and before not in (meta["state_file"], now):
+        atomic.remove(path / before)
+    atomic.clean(path, {meta["state_file"], now}, LEFTOVERS)
 
 
-def _replace(file: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `file`, then rename it over `file`."""
-    tmp = file.with_name(file.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, file)
+def named_file(manifest: Path, key: str, default=None):
+    """The file name a manifest (JSON) gives under `key` (a plain name in its folder), or
+    `default` for a manifest without it; None when the manifest is missing or unreadable."""
+    try:
+        name = json.loads(manifest.read_bytes()).get(key, default)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name and Path(name).name == name else None
 
 
 def _strict_json(x):
@@ -155,9 +171,8 @@ def load(cls, path, device: str = "auto"):
         what = "is a file" if path.exists() else "does not exist"
         raise ValueError(f"cannot load a model from {path}: it {what}, not a saved model's folder")
     device = distributed.device(device)
-    meta = _read_config(path / "config.json")
-    state = _read_state(path / "state.pt", meta, device)
-    where = f"{path / 'config.json'}"
+    meta, state = read_consistent(path, device)
+    where = f"{path / CONFIG}"
     try:
         params = meta["params"]
         model = cls(**{**params, "freq": freq_from_json(params["freq"])})
@@ -174,7 +189,8 @@ def load(cls, path, device: str = "auto"):
     if not isinstance(model.freq_, int):
         ds = ds.astype("datetime64[ns]")
     values, indptr = state["values"].numpy(), state["indptr"].numpy()
-    _check_panel(path / "state.pt", ids, values, indptr, ds)
+    state_file = path / meta.get("state_file", "state.pt")
+    _check_panel(state_file, ids, values, indptr, ds)
     model.panel_ = Panel(ids, values, indptr, ds, model.freq_)
     model.covariates_, model.exog_ = _load_exog(path, meta, state, model.panel_)
     try:
@@ -182,7 +198,7 @@ def load(cls, path, device: str = "auto"):
         net.load_state_dict(state["model"])
     except (RuntimeError, ValueError, TypeError) as err:
         raise ValueError(
-            f"{path / 'state.pt'}: the weights do not fit the architecture in {where} ({err})"
+            f"{state_file}: the weights do not fit the architecture in {where} ({err})"
         ) from err
     net.eval()
     model.model_ = net
@@ -213,10 +229,34 @@ def _load_exog(path: Path, meta: dict, state: dict, panel: Panel):
     return cov, exog
 
 
+def read_consistent(path: Path, device) -> tuple[dict, dict]:
+    """`config.json` and the state file it names, read as one: when the state file has gone
+    (a concurrent save replaced the model and removed it), the new config is read again."""
+    for _ in range(RETRIES):
+        meta = _read_config(path / CONFIG)
+        file = path / meta.get("state_file", "state.pt")
+        try:
+            return meta, _read_state(file, meta, device)
+        except FileNotFoundError:
+            if named_file(path / CONFIG, "state_file", "state.pt") != file.name:
+                continue  # replaced meanwhile: read the new model
+            raise ValueError(
+                f"{path} is incomplete: {CONFIG} names {file.name}, which is missing (deleted, "
+                "or the folder was copied in part); save the model again"
+            ) from None
+    raise ValueError(f"{path} kept changing while it was read ({RETRIES} saves); load it again")
+
+
 def _read_config(file: Path) -> dict:
     try:
         meta = json.loads(file.read_text())
     except FileNotFoundError as err:
+        leftovers = [p.name for pattern in LEFTOVERS for p in file.parent.glob(pattern)]
+        if leftovers:
+            raise ValueError(
+                f"{file} does not exist, but {file.parent} holds {sorted(leftovers)[:3]}: a first "
+                "save into this folder was interrupted before it finished; save the model again"
+            ) from err
         raise ValueError(f"{file} does not exist: not a saved histcast model") from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{file} is not valid JSON (truncated or corrupt?): {err}") from err
@@ -228,16 +268,17 @@ def _read_config(file: Path) -> dict:
 
 
 def _read_state(file: Path, meta: dict, device) -> dict:
-    if not file.exists():
-        raise ValueError(f"{file} does not exist: the saved model is incomplete")
+    """The state file's tensors, checked against the config's checksum; FileNotFoundError when
+    the file is missing (`read_consistent` tells a concurrent save from a partial folder)."""
+    data = file.read_bytes()
     expected = meta.get("state_sha256")
-    if expected is not None and sha256(file) != expected:
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
         raise ValueError(
-            f"{file} does not match the checksum in config.json: it was changed, truncated or "
-            "comes from another model"
+            f"{file} does not match the checksum {CONFIG} gives for it: it was changed or "
+            "truncated after the save, or copied from another model; save the model again"
         )
     try:
-        state = torch.load(file, map_location=device, weights_only=True)
+        state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as err:  # noqa: BLE001 (torch raises many kinds for a corrupt file)
         raise ValueError(f"{file} cannot be read as saved weights: {err}") from err
     missing = {"model", "values", "indptr", "ds"} - set(state if isinstance(state, dict) else ())

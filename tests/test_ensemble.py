@@ -80,11 +80,12 @@ def test_save_load_round_trip_is_identical(fitted, small_panel, tmp_path):
 
 def test_load_refuses_a_changed_member(fitted, tmp_path):
     fitted.save(tmp_path / "ens")
-    config = tmp_path / "ens" / "member_1" / "config.json"
+    member = json.loads((tmp_path / "ens" / "ensemble.json").read_text())["members"][1]
+    config = tmp_path / "ens" / member / "config.json"
     meta = json.loads(config.read_text())
     meta["params"]["seed"] = 99
     config.write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match="member_1"):
+    with pytest.raises(ValueError, match=member):
         HistEnsemble.load(tmp_path / "ens")
     with pytest.raises(ValueError, match="not a saved histcast ensemble"):
         HistEnsemble.load(tmp_path / "nothing")

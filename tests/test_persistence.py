@@ -26,9 +26,14 @@ def saved(small_panel, tmp_path_factory):
 def copy_of(path, tmp_path):
     dst = tmp_path / "copy"
     dst.mkdir()
-    for f in ("config.json", "state.pt"):
-        (dst / f).write_bytes((path / f).read_bytes())
+    for f in path.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
     return dst
+
+
+def state_of(path):
+    """The state file a saved model's config.json names."""
+    return path / json.loads((path / "config.json").read_text())["state_file"]
 
 
 def test_round_trip_is_identical(saved):
@@ -39,19 +44,19 @@ def test_round_trip_is_identical(saved):
 def test_truncated_state_is_refused_naming_the_file(saved, tmp_path):
     _, path = saved
     bad = copy_of(path, tmp_path)
-    data = (bad / "state.pt").read_bytes()
-    (bad / "state.pt").write_bytes(data[: len(data) - 100])
-    with pytest.raises(ValueError, match=r"state\.pt does not match the checksum"):
+    data = (state_of(bad)).read_bytes()
+    (state_of(bad)).write_bytes(data[: len(data) - 100])
+    with pytest.raises(ValueError, match=r"state-[0-9a-f-]+\.pt does not match the checksum"):
         HistForecaster.load(bad)
 
 
 def rewrite_state(bad, edit):
     """Edit state.pt and fix the checksum, as a tool that rewrites the file would."""
-    state = torch.load(bad / "state.pt", weights_only=True)
+    state = torch.load(state_of(bad), weights_only=True)
     edit(state)
-    torch.save(state, bad / "state.pt")
+    torch.save(state, state_of(bad))
     meta = json.loads((bad / "config.json").read_text())
-    meta["state_sha256"] = hashlib.sha256((bad / "state.pt").read_bytes()).hexdigest()
+    meta["state_sha256"] = hashlib.sha256((state_of(bad)).read_bytes()).hexdigest()
     (bad / "config.json").write_text(json.dumps(meta))
 
 
@@ -59,7 +64,7 @@ def test_arrays_that_disagree_with_the_config_are_refused(saved, tmp_path):
     _, path = saved
     bad = copy_of(path, tmp_path)
     rewrite_state(bad, lambda s: s.update(values=s["values"][:-5]))
-    with pytest.raises(ValueError, match=r"state\.pt: the packed series"):
+    with pytest.raises(ValueError, match=r"state-[0-9a-f-]+\.pt: the packed series"):
         HistForecaster.load(bad)
 
 
@@ -87,7 +92,7 @@ def test_missing_files_and_foreign_configs(saved, tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         HistForecaster.load(tmp_path / "nowhere")
     bad = copy_of(path, tmp_path)
-    (bad / "state.pt").unlink()
+    (state_of(bad)).unlink()
     with pytest.raises(ValueError, match="incomplete"):
         HistForecaster.load(bad)
     (bad / "config.json").write_text(json.dumps({"hello": 1}))
@@ -104,7 +109,7 @@ class Evil:
 def test_a_pickle_with_code_is_refused(saved, tmp_path):
     _, path = saved
     bad = copy_of(path, tmp_path)
-    (bad / "state.pt").write_bytes(pickle.dumps(Evil()))
+    (state_of(bad)).write_bytes(pickle.dumps(Evil()))
     meta = json.loads((bad / "config.json").read_text())
     del meta["state_sha256"]  # even without a checksum, weights_only refuses code
     (bad / "config.json").write_text(json.dumps(meta))
