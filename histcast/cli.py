@@ -226,13 +226,10 @@ def write_csv(frame: pd.DataFrame, file: Path) -> None:
 
 
 def write_figure(fig, file: Path) -> None:
-    """A matplotlib figure as PNG, written atomically, then closed."""
+    """A matplotlib figure as PNG, written atomically."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     atomic.write_bytes(file, buffer.getvalue())
-    from matplotlib import pyplot as plt  # plotting has loaded it
-
-    plt.close(fig)
 
 
 def _pit_from_quantiles(cv, alias) -> np.ndarray:

@@ -89,3 +89,23 @@ def test_training_curves_add_the_validation_panel_only_when_there_is_one():
     held_out = [{**r, "val_crps": 0.1} for r in rows]
     fig = plotting.training_curves({"m1": held_out})
     assert fig.axes[-1].get_ylabel() == "validation CRPS (unit space)" and len(fig.axes) == 3
+
+
+def test_plots_leave_the_callers_backend_and_pyplot_alone():
+    """A plot in a notebook must not switch the backend (plt.show() would stop working) nor
+    pile figures into pyplot: the Figures are made without pyplot and returned."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib\n"
+        "matplotlib.use('svg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "import numpy as np\n"
+        "from histcast import plotting\n"
+        "fig = plotting.pit_histogram({'m': np.linspace(0.01, 0.99, 50)})\n"
+        "assert type(fig).__name__ == 'Figure', type(fig)\n"
+        "assert matplotlib.get_backend().lower() == 'svg', matplotlib.get_backend()\n"
+        "assert plt.get_fignums() == [], plt.get_fignums()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,15 +8,17 @@ import pandas as pd
 from ..frames import quantile_name
 
 
-def _plt():
+def _subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+    """A new `matplotlib.figure.Figure` and its axes, made without pyplot: the caller's backend
+    and pyplot's list of open figures are left as they are (notebooks display the returned
+    Figure; `fig.savefig` writes it)."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("plotting needs matplotlib: pip install 'histcast[plot]'") from err
-    return plt
+    squeeze = kwargs.pop("squeeze", True)
+    fig = Figure(**kwargs)
+    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
 def fan_chart(history, forecasts, alias, ids=None, n_history=96, levels=(0.1, 0.2, 0.3, 0.4)):
@@ -25,9 +27,8 @@ def fan_chart(history, forecasts, alias, ids=None, n_history=96, levels=(0.1, 0.
     history: long frame (unique_id, ds, y); forecasts: a forecast or cross-validation frame
     with `<alias>-q-<100a>` columns. Returns the matplotlib Figure.
     """
-    plt = _plt()
     ids = list(ids if ids is not None else forecasts["unique_id"].unique()[:4])
-    fig, axes = plt.subplots(len(ids), 1, figsize=(9, 2.4 * len(ids)), squeeze=False)
+    fig, axes = _subplots(len(ids), 1, figsize=(9, 2.4 * len(ids)), squeeze=False)
     for ax, uid in zip(axes[:, 0], ids, strict=True):
         fc = forecasts[forecasts["unique_id"] == uid]
         past = history[(history["unique_id"] == uid) & (history["ds"] < fc["ds"].min())]
@@ -47,8 +48,7 @@ def fan_chart(history, forecasts, alias, ids=None, n_history=96, levels=(0.1, 0.
 
 def pit_histogram(pit_values: dict, bins: int = 10):
     """Histogram of PIT values per model (flat when calibrated). `{alias: array}` -> Figure."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = _subplots(figsize=(6, 3.5))
     for alias, pit in pit_values.items():
         ax.hist(np.asarray(pit)[~np.isnan(pit)], bins=bins, range=(0, 1), density=True,
                 histtype="step", lw=1.5, label=alias)  # fmt: skip
@@ -61,8 +61,7 @@ def pit_histogram(pit_values: dict, bins: int = 10):
 
 def reliability_diagram(cv: pd.DataFrame, aliases, levels) -> object:
     """Empirical share of actuals below each quantile vs its nominal level, per model."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = _subplots(figsize=(4.5, 4.5))
     y = cv["y"].to_numpy()
     obs = ~np.isnan(y)
     for alias in aliases:
@@ -78,11 +77,10 @@ def reliability_diagram(cv: pd.DataFrame, aliases, levels) -> object:
 def training_curves(histories: dict):
     """Train loss, gradient norm and (when a validation set was held out) validation CRPS per
     epoch for `{name: history_}`."""
-    plt = _plt()
     panels = [("train_loss", "train loss"), ("grad_norm", "gradient norm (before clipping)")]
     if any(np.isfinite(r["val_crps"]) for h in histories.values() for r in h):
         panels.append(("val_crps", "validation CRPS (unit space)"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2))
+    fig, axes = _subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2))
     for ax, (key, label) in zip(axes, panels, strict=True):
         for name, hist in histories.items():
             ax.plot([r["epoch"] for r in hist], [r[key] for r in hist], label=name)
