@@ -12,7 +12,7 @@ _EXPORTS = {
     "HistForecaster": "forecaster",
     "clone": "estimator",
     "cross_validation": "evaluation.backtest",
-    "evaluate": "evaluation.backtest",
+    "evaluate": "evaluation.scoring",
     "load_dataset": "datasets",
 }
 __all__ = sorted(_EXPORTS)

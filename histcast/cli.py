@@ -23,9 +23,10 @@ from . import atomic, datasets
 from .checks import int_kind
 from .data.panel import from_frame
 from .ensemble import HistEnsemble
-from .evaluation.backtest import cross_validation, evaluate
+from .evaluation.backtest import cross_validation
 from .evaluation.baselines import MODELS as BASELINES
 from .evaluation.levels import LEVELS
+from .evaluation.scoring import evaluate
 from .forecaster import HistForecaster
 from .frames import model_aliases, quantile_name
 from .train.config import TrainConfig

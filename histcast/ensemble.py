@@ -27,7 +27,7 @@ from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
 from .frames import check_forecast_args, forecast_frame
 from .nn.encoders import ENCODERS
-from .persistence import FORMAT, RETRIES, sha256
+from .persistence import FORMAT, RETRIES, sha256, strict_json
 from .train import distributed
 
 CONFIG = "ensemble.json"
@@ -170,6 +170,9 @@ class HistEnsemble(Estimator):
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ValueError(f"cannot save into {path}: it is a file, not a directory")
+        template = self.forecaster.get_params()
+        template["freq"] = freq_to_json(template["freq"])
+        json.dumps(template, default=strict_json)  # refused before a file is written
         path.mkdir(parents=True, exist_ok=True)
         before = member_names(path / CONFIG)
         token = atomic.unique_name("member")
@@ -178,8 +181,6 @@ class HistEnsemble(Estimator):
             member.save(path / name)  # under torchrun: rank 0 writes, the others wait
         if not distributed.is_main():
             return
-        template = self.forecaster.get_params()
-        template["freq"] = freq_to_json(template["freq"])
         meta = {
             "format": FORMAT,
             "class": type(self).__name__,
@@ -189,7 +190,7 @@ class HistEnsemble(Estimator):
             "member_sha256": [sha256(path / n / "config.json") for n in names],
             "fit_seconds": self.fit_seconds_,
         }
-        atomic.write_bytes(path / CONFIG, json.dumps(meta, indent=1, default=str).encode())
+        atomic.write_bytes(path / CONFIG, json.dumps(meta, indent=1, default=strict_json).encode())
         now = set(member_names(path / CONFIG))
         for old in set(before) - now - set(names):
             atomic.remove(path / old)

@@ -80,7 +80,7 @@ def save(model, path) -> None:
     }
     if covariates is not None:  # the schema: names, kinds, categories, scalers
         meta["covariates"] = covariates.to_json()
-    config = json.dumps(meta, indent=1, default=_strict_json).encode()
+    config = json.dumps(meta, indent=1, default=strict_json).encode()
     path.mkdir(parents=True, exist_ok=True)
     before = named_file(path / CONFIG, "state_file")
     atomic.write_bytes(path / meta["state_file"], buffer.getvalue())
@@ -101,7 +101,7 @@ def named_file(manifest: Path, key: str, default=None):
     return name if isinstance(name, str) and name and Path(name).name == name else None
 
 
-def _strict_json(x):
+def strict_json(x):
     """json.dumps fallback: numpy scalars as Python numbers, 1-d numpy arrays and pandas Index
     or Series (covariate lists) as lists; anything else is refused rather than written as a
     string that would load back as something else."""

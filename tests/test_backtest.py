@@ -6,8 +6,10 @@ from histcast.data.panel import Columns, from_frame
 from histcast.ensemble import HistEnsemble
 from histcast.estimator import NotFittedError
 from histcast.evaluation import metrics
-from histcast.evaluation.backtest import LEVELS, _scales, cross_validation, evaluate
+from histcast.evaluation.backtest import cross_validation
 from histcast.evaluation.baselines import SeasonalNaive
+from histcast.evaluation.levels import LEVELS
+from histcast.evaluation.scoring import _scales, evaluate
 from histcast.forecaster import HistForecaster
 
 

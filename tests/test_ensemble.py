@@ -170,3 +170,18 @@ def test_hand_assembled_members_must_agree(fitted, small_panel):
     dist, _ = ens.predict_distribution()
     want = mix([h4.predict_distribution()[0], apart.predict_distribution()[0]])
     torch.testing.assert_close(dist.probs, want.probs, rtol=0, atol=0)
+
+
+def test_template_parameters_of_numpy_and_pandas_types_round_trip(small_panel, tmp_path):
+    """A template's numpy scalars and covariate lists of any sequence type are saved as the
+    numbers and lists they hold (not their repr), so a loaded ensemble refits as the original."""
+    template = HistForecaster(horizon=4, learning_rate=np.float32(0.004), **FAST)
+    template.set_params(futr_exog_list=pd.Index([]), hist_exog_list=np.array([], dtype=str))
+    ens = HistEnsemble(template, n_members=2).fit(small_panel)
+    ens.save(tmp_path / "ens")
+    loaded = HistEnsemble.load(tmp_path / "ens")
+    params = loaded.forecaster.get_params()
+    assert params["learning_rate"] == float(np.float32(0.004))
+    assert params["futr_exog_list"] == [] and params["hist_exog_list"] == []
+    refit = clone(loaded).fit(small_panel)
+    pd.testing.assert_frame_equal(refit.forecast(), ens.forecast())

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from _common import RESULTS, data_dir, print_table, resolved_params, write
 
+from histcast import cross_validation, evaluate
 from histcast.datasets import load_dataset
-from histcast.evaluation.backtest import cross_validation, evaluate
 from histcast.evaluation.baselines import ARIMA, ETS, SeasonalNaive
 from histcast.forecaster import HistForecaster
 

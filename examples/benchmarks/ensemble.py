@@ -32,9 +32,9 @@ import _common
 import pandas as pd
 from _common import data_dir, print_table, resolved_params, write
 
+from histcast import evaluate
 from histcast.datasets import FROM_DIR, load_split
 from histcast.ensemble import HistEnsemble
-from histcast.evaluation.backtest import evaluate
 from histcast.evaluation.levels import INTERVALS, LEVELS
 from histcast.evaluation.metrics import crps_histogram
 from histcast.forecaster import HistForecaster

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from _common import best_epoch, data_dir, print_table, resolved_params, write
 
+from histcast import evaluate
 from histcast.datasets import load_m4
-from histcast.evaluation.backtest import evaluate
 from histcast.evaluation.baselines import SeasonalNaive
 from histcast.evaluation.metrics import crps_histogram
 from histcast.forecaster import HistForecaster

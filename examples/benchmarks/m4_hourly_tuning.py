@@ -20,8 +20,8 @@ import time
 import pandas as pd
 from _common import RESULTS, best_epoch, data_dir, print_table, provenance, resolved_params
 
+from histcast import evaluate
 from histcast.datasets import load_m4
-from histcast.evaluation.backtest import evaluate
 from histcast.evaluation.metrics import crps_histogram
 from histcast.forecaster import HistForecaster
 

@@ -14,8 +14,8 @@ import time
 import pandas as pd
 from _common import data_dir, resolved_params, write
 
+from histcast import evaluate
 from histcast.datasets import load_m4
-from histcast.evaluation.backtest import evaluate
 from histcast.evaluation.baselines import SeasonalNaive
 
 

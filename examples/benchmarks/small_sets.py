@@ -20,8 +20,8 @@ import warnings
 
 from _common import print_table, write
 
+from histcast import cross_validation, evaluate
 from histcast.datasets import load_dataset
-from histcast.evaluation.backtest import cross_validation, evaluate
 from histcast.forecaster import HistForecaster
 
 SETS = ["co2", "sunspots", "nile", "macrodata"]

@@ -32,8 +32,8 @@ import pandas as pd
 import torch
 from _common import RESULTS, data_dir, print_table, resolved_params, write
 
+from histcast import cross_validation, evaluate
 from histcast.datasets import FROM_DIR, load_dataset, load_split
-from histcast.evaluation.backtest import cross_validation, evaluate
 from histcast.evaluation.baselines import MODELS as BASELINES
 from histcast.evaluation.levels import LEVELS
 from histcast.evaluation.metrics import crps_histogram

@@ -1,2 +1,2 @@
-"""Evaluation: `metrics` (CRPS, WQL, MASE, sMAPE, MSIS, coverage, PIT), `backtest`
-(`cross_validation`, `evaluate`), `baselines` (statsmodels models) and `plots`."""
+"""Evaluation: `metrics` (CRPS, WQL, MASE, sMAPE, MSIS, coverage, PIT), `levels`, `backtest`
+(`cross_validation`), `scoring` (`evaluate`), `baselines` (statsmodels models) and `plots`."""
