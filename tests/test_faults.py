@@ -189,3 +189,28 @@ def test_two_cli_writers_to_one_out_leave_a_whole_csv(small_panel, tmp_path):
         assert fc.groupby("unique_id").size().eq(3).all()
         assert fc["unique_id"].nunique() == small_panel["unique_id"].nunique()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_full_disk_keeps_the_old_model_and_leaves_no_temporary_file(
+    two_models, tmp_path, monkeypatch, failing
+):
+    """An OSError (no space left, permission denied) at any write of a save: the save raises it,
+    the folder loads as the old model, and no temporary file stays behind."""
+    import errno
+
+    from histcast import atomic
+
+    (a, fa), (b, _) = two_models
+    path = tmp_path / "m"
+    a.save(path)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, failing, full)
+    with pytest.raises(OSError, match="No space left"):
+        b.save(path)
+    monkeypatch.undo()
+    _loads_as_one_of(HistForecaster, path, [fa])
+    assert [p.name for p in path.iterdir() if p.name.startswith(".tmp-")] == []
