@@ -34,9 +34,11 @@ def fan_chart(history, forecasts, alias, ids=None, n_history=96, levels=(0.1, 0.
         past = history[(history["unique_id"] == uid) & (history["ds"] < fc["ds"].min())]
         past = past.tail(n_history)
         ax.plot(past["ds"], past["y"], color="black", lw=1, label="history")
-        for a in levels:
+        for a in levels:  # numpy arrays: older matplotlib cannot fill between pandas Series
             lo, hi = fc[quantile_name(alias, a)], fc[quantile_name(alias, 1 - a)]
-            ax.fill_between(fc["ds"], lo, hi, color="tab:blue", alpha=0.15, lw=0)
+            x = fc["ds"].to_numpy()
+            ax.fill_between(x, lo.to_numpy(float), hi.to_numpy(float), color="tab:blue",
+                            alpha=0.15, lw=0)  # fmt: skip
         ax.plot(fc["ds"], fc[alias], color="tab:blue", lw=1.5, label=f"{alias} mean")
         if "y" in fc:
             ax.plot(fc["ds"], fc["y"], color="black", lw=1, ls="--", label="actual")
