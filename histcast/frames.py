@@ -47,15 +47,23 @@ def derived_suffix(name: str) -> str | None:
 
 
 def check_forecast_args(quantiles, level) -> tuple[list[float], list[float]]:
-    """Validate quantile levels in (0, 1) and interval levels in (0, 100), each None, a real
-    number or a 1-D list/tuple/array of them. Levels whose column names would be equal (e.g.
-    0.1 and 0.1000000000001) or would read as 0 or 100 are refused."""
+    """Validate quantile levels in (0, 1) and interval levels in % in [1, 100), each None, a
+    real number or a 1-D list/tuple/array of them. An interval level below 1 is refused as a
+    fraction given for a percentage (0.8 for 80), as are levels whose column names would be
+    equal (e.g. 0.1 and 0.1000000000001) or would read as 0 or 100."""
     q = _real_list("quantiles", quantiles, "[0.1, 0.5, 0.9]")
     if any(not 0 < a < 1 for a in q):
         raise ValueError(f"quantile levels must lie in (0, 1); got {q}")
     level = _real_list("level", level, "[80, 95]")
     if any(not 0 < lv < 100 for lv in level):
         raise ValueError(f"interval levels must lie in (0, 100); got {level}")
+    if any(lv < 1 for lv in level):
+        meant = [round(100 * lv, 10) if lv < 1 else lv for lv in level]
+        meant = [int(m) if m == int(m) else m for m in meant]
+        raise ValueError(
+            f"interval levels are percentages (80 for a central 80% interval); got {level}: "
+            f"did you mean level={meant}?"
+        )
     _check_names("quantiles", q, [100 * a for a in q], "q-")
     _check_names("level", level, level, "lo-")
     return q, level

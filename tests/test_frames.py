@@ -1,5 +1,6 @@
 """The shared forecast-frame format, and that it (with the baselines) needs no torch."""
 
+import re
 import subprocess
 import sys
 
@@ -140,3 +141,16 @@ def test_forecast_frame_by_blocks_of_series_equals_one_block():
         [dist[s, h].quantile(torch.tensor([0.1])).item() for s in range(7) for h in range(3)]
     )
     np.testing.assert_allclose(whole["M-q-10"], ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("level", "meant"),
+    [([0.8], "[80]"), ([0.8, 0.95], "[80, 95]"), ([80, 0.95], "[80, 95]"), (0.5, "[50]"),
+     (np.array([0.9]), "[90]")],
+)  # fmt: skip
+def test_an_interval_level_given_as_a_fraction_is_refused(level, meant):
+    """level=[0.8] is an 80% interval given as a fraction, not a 0.8% one (Nixtla's levels are
+    percentages): refused with the percentages it probably means."""
+    with pytest.raises(ValueError, match=re.escape(f"did you mean level={meant}")):
+        check_forecast_args(None, level)
+    assert check_forecast_args(None, [1, 50, 99.5])[1] == [1.0, 50.0, 99.5]
