@@ -29,6 +29,7 @@ from .evaluation.levels import LEVELS
 from .evaluation.scoring import evaluate
 from .forecaster import HistForecaster
 from .frames import model_aliases, quantile_name
+from .train import distributed
 from .train.config import TrainConfig
 
 NEURAL = {"histgru": "gru", "histtcn": "tcn", "histens": "tcn"}  # histens: 5 TCNs mixed
@@ -95,7 +96,7 @@ def make_models(names: list[str], h: int, args, exog=None):
             budget.setdefault("max_epochs", args.epochs)
             model = HistForecaster(
                 horizon=h, encoder=NEURAL[name], seed=args.seed, verbose=not args.quiet,
-                **budget, **exog,
+                device=args.device, **budget, **exog,
             )  # fmt: skip
             if name == "histens":
                 model = HistEnsemble(model, n_members=ENSEMBLE_SIZE)
@@ -105,6 +106,18 @@ def make_models(names: list[str], h: int, args, exog=None):
         else:
             models.append(BASELINES[name](horizon=h))
     return models
+
+
+def device_name(text: str) -> str:
+    """An argparse type: a device this machine has ("auto", "cpu", "cuda", "cuda:1", "mps"),
+    checked before any data is read (`distributed.device`)."""
+    try:
+        distributed.device(text)
+    except (RuntimeError, TypeError) as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device name ({err})") from err
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    return text
 
 
 def column_list(text: str) -> list[str]:
@@ -296,6 +309,10 @@ def parser() -> argparse.ArgumentParser:
         help=f"most training epochs of neural models ({TrainConfig.max_epochs}, as the library)",
     )
     src.add_argument("--quiet", action="store_true", help="no progress bars")
+    src.add_argument(
+        "--device", type=device_name, default="auto",
+        help="where histcast models train: auto (a GPU when present), cpu, cuda, cuda:1, mps",
+    )  # fmt: skip
     src.add_argument(
         "--futr-exog", type=column_list, default=[], metavar="A,B",
         help="future-known covariate columns of the data (auto: a named data set's own); "

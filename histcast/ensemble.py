@@ -27,7 +27,7 @@ from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
 from .frames import check_forecast_args, forecast_frame
 from .nn.encoders import ENCODERS
-from .persistence import FORMAT, RETRIES, sha256, strict_json
+from .persistence import FORMAT, RETRIES, check_target, sha256, strict_json
 from .train import distributed
 
 CONFIG = "ensemble.json"
@@ -132,15 +132,22 @@ class HistEnsemble(Estimator):
         **kwargs,
     ):  # fmt: skip
         """Fit the M members one after another on `df` (and `static_df`); return `self`. Other
-        keyword arguments (e.g. `teacher=`) go to every member's `fit`."""
+        keyword arguments (e.g. `teacher=`) go to every member's `fit`; `checkpoint_dir=d`
+        gives member i the folder `d/member-<i>`, so a fit stopped by Ctrl-C (which leaves the
+        ensemble unfitted: KeyboardInterrupt) resumes where it stopped."""
         self._reset()
         members, seconds = self.members(), []
         cols = dict(id_col=id_col, time_col=time_col, target_col=target_col)
         if static_df is not None:
             kwargs["static_df"] = static_df
-        for member in members:
+        folder = kwargs.pop("checkpoint_dir", None)
+        for i, member in enumerate(members):
             t0 = time.perf_counter()
+            if folder is not None:
+                kwargs["checkpoint_dir"] = Path(folder) / f"member-{i}"
             member.fit(df, **cols, **kwargs)
+            if member.history_ and member.history_[-1].get("interrupted"):
+                raise KeyboardInterrupt(f"ensemble fit interrupted in member {i}")
             seconds.append(time.perf_counter() - t0)
         self.fit_seconds_ = seconds
         self.members_ = members  # last: it means "fitted"
@@ -161,15 +168,15 @@ class HistEnsemble(Estimator):
         return forecast_frame(index, dist, self.alias_, quantiles, level)
 
     # -- persistence -----------------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path, overwrite: bool = False) -> None:
         """Write each member to a new folder `path/member-<unique>-<i>/` (`persistence`), then
         `path/ensemble.json` naming them (the ensemble's arguments, the template's, and each
         member's config checksum), atomically, then remove the members the old one named: a
-        killed save leaves the old ensemble or the new one (`atomic`)."""
+        killed save leaves the old ensemble or the new one (`atomic`). A model saved at `path`
+        before is replaced only with `overwrite=True` (FileExistsError otherwise)."""
         self.check_fitted()
         path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise ValueError(f"cannot save into {path}: it is a file, not a directory")
+        check_target(path, overwrite)
         template = self.forecaster.get_params()
         template["freq"] = freq_to_json(template["freq"])
         json.dumps(template, default=strict_json)  # refused before a file is written

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import torch
 
 from . import persistence
+from .checkpoint import Checkpoint, identity
 from .checks import check_choice, check_int, check_number
 from .data import bins
 from .data.batches import Packed, UnitWindows
@@ -28,6 +31,8 @@ from .train import calibration, distill, distributed
 from .train.config import SCHEDULES, TrainConfig
 from .train.loop import fit_model, unit_histogram
 from .train.plan import plan_fit
+
+log = logging.getLogger("histcast")
 
 
 def default_context_length(freq, horizon: int) -> int:
@@ -75,11 +80,16 @@ class HistForecaster(Estimator):
         learning_rate, lr_schedule, weight_decay, grad_clip: AdamW's peak learning rate, its
             schedule (`"cosine"` decays to 5% over the budget, or `"constant"`), weight decay
             and gradient-norm clipping.
-        batch_size, max_epochs, steps_per_epoch, max_steps: windows per batch, and the budget
-            T of max_epochs x steps_per_epoch batches (or `max_steps`).
-        max_passes: when T would pass over the training windows more than this (but at most
-            100 times, beyond which `val_size="auto"` holds out and stops early), train for
-            this many passes instead (`training.fit_budget`); None: always T.
+        batch_size, max_epochs, steps_per_epoch: windows per batch, and the library's budget
+            T = max_epochs x steps_per_epoch batches (an epoch: one validation and one row
+            of `history_`).
+        max_steps: the batches to train on, exactly (early stopping may end sooner, and says
+            so); None (the default) leaves the budget to the library: T, cut by `max_passes`.
+            Either way `fit` says in one line what it runs and why (`train.plan`).
+        max_passes: with `max_steps=None`, when T would pass over the training windows more
+            than this (but at most 100 times, beyond which `val_size="auto"` holds out and
+            stops early), train for this many passes instead (`train.plan.fit_budget`); None:
+            always T.
         early_stopping_patience: epochs without a better validation CRPS before stopping.
         val_size: points held out per series for early stopping: `"auto"` (`horizon` points
             when the budget exceeds 100 passes over the windows, else none), None (`horizon`)
@@ -177,11 +187,18 @@ class HistForecaster(Estimator):
     # -- fitting ---------------------------------------------------------------------------------
     def fit(
         self, df: pd.DataFrame, static_df=None, id_col="unique_id", time_col="ds", target_col="y",
-        teacher=None,
+        teacher=None, checkpoint_dir=None,
     ):  # fmt: skip
         """Validate `df`, train one global model on every series' windows, return `self`.
         `static_df` holds the `stat_exog_list` columns, one row per series. `teacher` (a
-        fitted model or ensemble) is distilled with weight `distill_alpha`."""
+        fitted model or ensemble) is distilled with weight `distill_alpha`.
+
+        `checkpoint_dir` (optional): a folder where the training state is written after every
+        epoch (`histcast.checkpoint`); a later `fit` with the same arguments and data resumes
+        from it (on the same device and threads, to bit-identical weights), one with others is
+        refused. Ctrl-C (KeyboardInterrupt) during training keeps the best weights so far (the
+        last without a validation set) and the history, warns, and returns the fitted `self`.
+        """
         self._reset()
         check_params(self)
         distributed.setup()  # under torchrun: join its process group
@@ -191,12 +208,16 @@ class HistForecaster(Estimator):
         covariates, exog = Covariates.fit(self, df, static_df, panel, columns)
         config = self._model_config(panel.freq, covariates)
         plan = plan_fit(self, panel, exog, config, self._device())
+        log.info("fitting %s on device %s", type(self).__name__, plan.data.values.device)
+        ckpt = None
+        if checkpoint_dir is not None:
+            ckpt = Checkpoint(checkpoint_dir, identity(self, panel, exog, teacher))
         torch.manual_seed(self.seed)
         model = ForecastNet(config).to(plan.data.values.device)
         make_batch = distill.batches(plan.windows, plan.data, plan.train, self, config, teacher,
                                      panel.freq)  # fmt: skip
         history = fit_model(model, make_batch, len(plan.train), plan.val_batches, plan.cfg,
-                            plan.weights)  # fmt: skip
+                            plan.weights, ckpt)  # fmt: skip
         self.calibration_ = self._calibration_map(model, plan.val_batches)
         self.columns_, self.freq_, self.panel_, self.config_ = columns, panel.freq, panel, config
         self.margin_, self.outside_share_ = plan.windows.margin, plan.outside_share
@@ -277,12 +298,14 @@ class HistForecaster(Estimator):
         return from_frame_like(df, self.columns_, self.freq_, keep_order)
 
     # -- persistence -----------------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path, overwrite: bool = False) -> None:
         """Write the fitted model to directory `path` (`persistence.save`); under torchrun rank 0
-        writes and the others wait for it."""
+        writes and the others wait for it. A model already saved there (a folder with
+        config.json or ensemble.json) is replaced only with `overwrite=True`
+        (FileExistsError otherwise)."""
         self.check_fitted()
         if distributed.is_main():
-            persistence.save(self, path)
+            persistence.save(self, path, overwrite)
         distributed.barrier()
 
     @classmethod

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -43,15 +44,31 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save(model, path) -> None:
+MANIFESTS = (CONFIG, "ensemble.json")  # a folder holding one of these holds a saved model
+
+
+def check_target(path: Path, overwrite: bool) -> None:
+    """Refuse to save into a file (ValueError), or over a model saved at `path` (a folder with
+    a manifest, `MANIFESTS`) unless `overwrite` (FileExistsError)."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"cannot save into {path}: it is a file, not a directory")
+    found = [m for m in MANIFESTS if (path / m).exists()]
+    if found and not overwrite:
+        raise FileExistsError(
+            f"{path} already holds a saved model ({found[0]}); pass overwrite=True to replace "
+            "it, or save to another folder"
+        )
+
+
+def save(model, path, overwrite: bool = False) -> None:
     """Write `path/state-<unique>.pt`, then `path/config.json` naming it (with its checksum),
     each atomically (`atomic.write_bytes`), then remove the state file the old config named.
+    A model saved at `path` before is replaced only when `overwrite` (`check_target`).
 
     Everything is built and checked before a file is written, so a refused save, like a killed
     one, leaves the model saved there before intact."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"cannot save into {path}: it is a file, not a directory")
+    check_target(path, overwrite)
     panel = model.panel_
     state = {
         "model": model.model_.state_dict(),
@@ -170,7 +187,8 @@ def load(cls, path, device: str = "auto"):
     if not path.is_dir():
         what = "is a file" if path.exists() else "does not exist"
         raise ValueError(f"cannot load a model from {path}: it {what}, not a saved model's folder")
-    device = distributed.device(device)
+    device = distributed.device(device)  # ValueError naming what is available
+    logging.getLogger("histcast").info("loading %s on device %s", path, device)
     meta, state = read_consistent(path, device)
     where = f"{path / CONFIG}"
     try:

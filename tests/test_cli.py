@@ -4,6 +4,7 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 
 from histcast import cli
 from histcast.cli import main
@@ -95,6 +96,18 @@ def one_line_error(capsys, argv, expected: str) -> str:
 )
 def test_bad_arguments_are_refused_before_any_work(capsys, argv, expected):
     one_line_error(capsys, argv, expected)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without CUDA")
+def test_a_device_this_machine_lacks_is_one_line(capsys):
+    one_line_error(capsys, ["backtest", "--device", "cuda"], "device='cuda' is not available")
+    one_line_error(capsys, ["forecast", "--device", "gpu", "--out", "x"], "not a device name")
+
+
+def test_device_goes_to_the_neural_models():
+    args = cli.parser().parse_args(["backtest", "--device", "cpu"])
+    models = cli.make_models(["histtcn", "histens", "snaive"], 3, args)
+    assert models[0].device == "cpu" and models[1].forecaster.device == "cpu"
 
 
 @pytest.fixture

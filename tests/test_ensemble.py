@@ -185,3 +185,14 @@ def test_template_parameters_of_numpy_and_pandas_types_round_trip(small_panel, t
     assert params["futr_exog_list"] == [] and params["hist_exog_list"] == []
     refit = clone(loaded).fit(small_panel)
     pd.testing.assert_frame_equal(refit.forecast(), ens.forecast())
+
+
+def test_save_refuses_to_replace_a_saved_model_unless_told(fitted, tmp_path):
+    fitted.save(tmp_path / "ens")
+    with pytest.raises(FileExistsError, match="ensemble.json.*overwrite=True"):
+        fitted.save(tmp_path / "ens")
+    fitted.members_[0].save(tmp_path / "one")
+    with pytest.raises(FileExistsError, match="config.json.*overwrite=True"):
+        fitted.save(tmp_path / "one")  # nor a forecaster's
+    fitted.save(tmp_path / "ens", overwrite=True)
+    pd.testing.assert_frame_equal(HistEnsemble.load(tmp_path / "ens").forecast(), fitted.forecast())

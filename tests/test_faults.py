@@ -73,7 +73,7 @@ def _kill_after(k: int) -> None:
 
 def _save_killed(model, path, k: int) -> None:
     _kill_after(k)
-    model.save(path)
+    model.save(path, overwrite=True)
     os._exit(0)  # the save finished before the k-th operation
 
 
@@ -115,7 +115,7 @@ def test_a_kill_after_any_file_operation_leaves_the_old_or_the_new_model(
 def _resave_forever(models, path) -> None:
     while True:
         for m in models:
-            m.save(path)
+            m.save(path, overwrite=True)
 
 
 @pytest.mark.slow
@@ -139,7 +139,7 @@ def test_random_kills_during_resaves_leave_a_loadable_model(two_models, tmp_path
 
 def _save_n(model, path, n) -> None:
     for _ in range(n):
-        model.save(path)
+        model.save(path, overwrite=True)
     os._exit(0)
 
 
@@ -210,7 +210,7 @@ def test_a_full_disk_keeps_the_old_model_and_leaves_no_temporary_file(
 
     monkeypatch.setattr(atomic.os, failing, full)
     with pytest.raises(OSError, match="No space left"):
-        b.save(path)
+        b.save(path, overwrite=True)
     monkeypatch.undo()
     _loads_as_one_of(HistForecaster, path, [fa])
     assert [p.name for p in path.iterdir() if p.name.startswith(".tmp-")] == []

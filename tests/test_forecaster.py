@@ -391,3 +391,24 @@ def test_default_context_for_integer_index():
 
 def test_default_patch_is_one_day_for_hourly():
     assert default_patch_size(pd.tseries.frequencies.to_offset("h"), 336) == 24
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", "mps"])
+def test_a_device_this_machine_lacks_is_refused_before_training(small_panel, device):
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("a machine without MPS")
+    model = HistForecaster(horizon=3, device=device, **FAST)
+    with pytest.raises(ValueError, match=rf"device='{device}' is not available here \(torch"):
+        model.fit(small_panel)
+    assert not hasattr(model, "model_")
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda'"):
+        HistForecaster(horizon=3, device="gpu", **FAST).fit(small_panel)
+
+
+def test_the_device_used_is_logged(small_panel, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="histcast"):
+        HistForecaster(horizon=3, device="cpu", **FAST).fit(small_panel)
+    assert "fitting HistForecaster on device cpu" in caplog.text

@@ -159,7 +159,7 @@ def test_a_refused_save_leaves_the_model_saved_there_intact(saved, small_panel, 
         _relabel(small_panel, [Decimal(i) for i in range(n)])
     )
     with pytest.raises(ValueError, match="cannot be saved.*astype\\(str\\)"):
-        odd.save(target)
+        odd.save(target, overwrite=True)
     pd.testing.assert_frame_equal(HistForecaster.load(target).forecast(), model.forecast())
 
 
@@ -181,7 +181,7 @@ def test_timestamp_ids_keep_nanoseconds_and_zones(small_panel, tmp_path):
     for ids in (stamps, stamps.tz_localize("Europe/Paris")):
         df = _relabel(small_panel, list(ids))
         model = HistForecaster(horizon=3, **FAST).fit(df)
-        model.save(tmp_path / "m")
+        model.save(tmp_path / "m", overwrite=True)  # the second zone replaces the first
         loaded = HistForecaster.load(tmp_path / "m")
         pd.testing.assert_frame_equal(loaded.forecast(), model.forecast())
         assert loaded.forecast()["unique_id"].nunique() == 3
@@ -204,3 +204,25 @@ def test_ids_keep_their_dtype_through_json(ids):
     back = ids_from_json(json.loads(json.dumps(ids_to_json(ids))))
     assert back.dtype == ids.dtype
     np.testing.assert_array_equal(back, ids)
+
+
+def test_save_refuses_to_replace_a_saved_model_unless_told(saved, tmp_path):
+    model, path = saved
+    target = copy_of(path, tmp_path)
+    config = (target / "config.json").read_bytes()
+    with pytest.raises(FileExistsError, match="already holds a saved model.*overwrite=True"):
+        model.save(target)
+    assert (target / "config.json").read_bytes() == config  # untouched
+    model.save(target, overwrite=True)
+    pd.testing.assert_frame_equal(HistForecaster.load(target).forecast(), model.forecast())
+    (tmp_path / "empty").mkdir()
+    model.save(tmp_path / "empty")  # an existing folder without a model is fine
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_load_on_a_device_this_machine_lacks_says_so(saved, device):
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("a machine without MPS")
+    with pytest.raises(ValueError, match=f"device='{device}' is not available here.*'cpu'"):
+        HistForecaster.load(saved[1], device=device)

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -149,3 +150,104 @@ def test_a_non_finite_loss_stops_training_naming_the_step():
     with pytest.raises(FloatingPointError, match=r"diverged at step 7 \(loss nan.*learning_rate"):
         fit_model(model, make_batch, 100, [], cfg)
     assert len(calls) == 10  # found at the end of the epoch it happened in
+
+
+# -- Ctrl-C and checkpoints (issue 28, item 6) ----------------------------------------------------
+INTERRUPTIBLE = dict(
+    max_epochs=3,
+    steps_per_epoch=10,
+    max_passes=None,
+    batch_size=32,
+    hidden_size=16,
+    n_bins=50,
+    verbose=False,
+)
+
+
+def _interrupt_at_step(monkeypatch, k: int) -> None:
+    """Make the k-th training step raise KeyboardInterrupt (in its gradient clipping), as a
+    Ctrl-C does: the steps before it are done."""
+    real, calls = torch.nn.utils.clip_grad_norm_, [0]
+
+    def clip(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == k:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", clip)
+
+
+def _forecaster(**kwargs):
+    from histcast.forecaster import HistForecaster
+
+    return HistForecaster(horizon=3, **{**INTERRUPTIBLE, **kwargs})
+
+
+def test_ctrl_c_keeps_the_last_weights_and_the_history(small_panel, monkeypatch):
+    _interrupt_at_step(monkeypatch, 15)
+    with pytest.warns(UserWarning, match="interrupted at step 14 .*the last weights"):
+        model = _forecaster(val_size=0).fit(small_panel)
+    monkeypatch.undo()
+    assert model.history_[-1]["steps"] == 14 and model.history_[-1]["interrupted"]
+    assert [r["steps"] for r in model.history_] == [10, 14]
+    fc = model.forecast()
+    assert len(fc) == 9 and np.isfinite(fc.drop(columns=["unique_id", "ds"]).to_numpy()).all()
+
+
+def test_ctrl_c_keeps_the_best_weights_so_far(small_panel, monkeypatch, tmp_path):
+    _interrupt_at_step(monkeypatch, 25)
+    with pytest.warns(UserWarning, match="interrupted at step 24 .*the best weights so far"):
+        model = _forecaster(val_size=3).fit(small_panel, checkpoint_dir=tmp_path)
+    monkeypatch.undo()
+    crps = [r["val_crps"] for r in model.history_]
+    assert len(crps) == 3 and np.isnan(crps[2]) and model.history_[2]["interrupted"]
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # after epoch 2
+    assert saved["best"] == min(crps[:2]) and saved["steps"] == 20
+    for name, value in model.model_.state_dict().items():
+        assert torch.equal(value, saved["best_state"][name])
+
+
+def test_ctrl_c_before_the_first_step_leaves_the_model_unfitted(small_panel, monkeypatch):
+    from histcast.estimator import NotFittedError
+
+    _interrupt_at_step(monkeypatch, 1)
+    model = _forecaster()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(small_panel)
+    with pytest.raises(NotFittedError):
+        model.forecast()
+
+
+def test_a_fit_resumed_from_its_checkpoint_equals_an_uninterrupted_one(
+    small_panel, monkeypatch, tmp_path
+):
+    """Interrupted in its third epoch, resumed from the checkpoint of the second: the same
+    weights, bit for bit, as a fit that never stopped (one device, same thread count)."""
+    for val_size in (0, 3):
+        folder = tmp_path / f"ckpt{val_size}"
+        whole = _forecaster(val_size=val_size).fit(small_panel)
+        _interrupt_at_step(monkeypatch, 25)
+        with pytest.warns(UserWarning, match="same checkpoint_dir to resume"):
+            _forecaster(val_size=val_size).fit(small_panel, checkpoint_dir=folder)
+        monkeypatch.undo()
+        resumed = _forecaster(val_size=val_size).fit(small_panel, checkpoint_dir=folder)
+        pd.testing.assert_frame_equal(resumed.forecast(), whole.forecast())
+        history = [pd.DataFrame(m.history_).drop(columns="seconds") for m in (resumed, whole)]
+        pd.testing.assert_frame_equal(*history)
+        again = _forecaster(val_size=val_size).fit(small_panel, checkpoint_dir=folder)  # done
+        pd.testing.assert_frame_equal(again.forecast(), whole.forecast())
+
+
+def test_a_checkpoint_of_other_arguments_or_data_is_refused(small_panel, tmp_path):
+    _forecaster(max_epochs=1).fit(small_panel, checkpoint_dir=tmp_path)
+    assert (tmp_path / "checkpoint.pt").exists()
+    with pytest.raises(ValueError, match=r"other arguments or data: learning_rate"):
+        _forecaster(max_epochs=1, learning_rate=1e-3).fit(small_panel, checkpoint_dir=tmp_path)
+    other = small_panel.assign(y=small_panel["y"] + 1)
+    with pytest.raises(ValueError, match=r"the data \(3 series, 270 points there"):
+        _forecaster(max_epochs=1).fit(other, checkpoint_dir=tmp_path)
+    _forecaster(max_epochs=1, verbose=True).fit(small_panel, checkpoint_dir=tmp_path)  # same run
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot be read as a histcast checkpoint"):
+        _forecaster(max_epochs=1).fit(small_panel, checkpoint_dir=tmp_path)

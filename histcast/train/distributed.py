@@ -49,12 +49,37 @@ def is_main() -> bool:
 
 def device(requested: str) -> torch.device:
     """`"auto"`: this rank's GPU under torchrun (`cuda:LOCAL_RANK`), else CUDA when present,
-    else the CPU; anything else as given."""
+    else the CPU; anything else as given, once `check_available` has found it here."""
     if requested != "auto":
-        return torch.device(requested)
+        return check_available(torch.device(requested), requested)
     if not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if active() else 0)
+
+
+def available() -> list[str]:
+    """The devices this process can use: 'cpu', then 'cuda:0'... and 'mps' where present."""
+    cuda = (
+        [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    )
+    return ["cpu", *cuda, *(["mps"] if torch.backends.mps.is_available() else [])]
+
+
+def check_available(dev: torch.device, requested) -> torch.device:
+    """`dev`, or a ValueError naming what is available when this machine lacks it (torch would
+    fail later, mid-fit, with an AssertionError or a RuntimeError)."""
+    if dev.type == "cuda":
+        ok, why = torch.cuda.is_available(), "torch.cuda.is_available() is False"
+        if ok and (dev.index or 0) >= torch.cuda.device_count():
+            ok, why = False, f"torch.cuda.device_count() is {torch.cuda.device_count()}"
+    elif dev.type == "mps":
+        ok, why = torch.backends.mps.is_available(), "torch.backends.mps.is_available() is False"
+    else:
+        return dev
+    if not ok:
+        names = ", ".join(repr(d) for d in available())
+        raise ValueError(f"device={requested!r} is not available here ({why}); available: {names}")
+    return dev
 
 
 def barrier() -> None:

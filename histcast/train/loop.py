@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ..dist.histogram import Histogram, unit_grid
 from . import distributed
 from .config import SCHEDULES, TrainConfig
+from .resume import interrupted, resume, train_state
 
 
 def unit_crps(model, batches) -> float:
@@ -94,8 +95,9 @@ def check_finite(losses: list, norms: list, first_step: int, cfg: TrainConfig) -
 
 
 def fit_model(
-    model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig, weights=None
-):
+    model, make_batch: Callable, n_train: int, val_batches: list, cfg: TrainConfig, weights=None,
+    checkpoint=None,
+):  # fmt: skip
     """Train `model` on windows `make_batch(idx) -> UnitBatch`; return the history. A batch
     with a `soft` target `(B, H, K)` (`distill.SoftBatch`) is trained against it.
 
@@ -103,6 +105,11 @@ def fit_model(
     Early stopping restores the weights with the best validation CRPS (when there is a
     validation set); the history holds one row per epoch. A NaN or infinite loss or gradient
     norm stops training with a FloatingPointError naming the step (`check_finite`).
+
+    A `checkpoint` (`histcast.checkpoint.Checkpoint`) gets the run's state after every epoch
+    (`resume.train_state`), and a run finds its last state there and goes on from it. Ctrl-C
+    (KeyboardInterrupt) ends training with the best weights so far (the last without a
+    validation set), the history and a warning (`resume.interrupted`), and returns.
 
     Under torchrun (`distributed`), `batch_size` is per rank: every rank draws the same global
     batch of world x batch_size indices from the shared seed and trains on its slice, and the
@@ -120,44 +127,59 @@ def fit_model(
     draw = batches_of(n_train, cfg.batch_size * world, rng, weights)
     history, best, best_state, bad, steps = [], np.inf, None, 0, 0
     bar = tqdm(range(cfg.max_epochs), disable=not cfg.verbose, desc="fit", leave=False)
-    for epoch in bar:
-        model.train()
-        t0, losses, norms = time.perf_counter(), [], []
-        for _ in range(cfg.steps_per_epoch):
-            batch = make_batch(distributed.local_slice(next(draw)))
-            _, loss = model(*batch.inputs, y=batch.y, soft=getattr(batch, "soft", None))
-            if world > 1:  # weight ranks by their observed targets: the global batch's mean
-                loss = loss * distributed.mean_share((~torch.isnan(batch.y)).sum())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            distributed.average_gradients(model.parameters())
-            norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
-            opt.step()
-            sched.step()
-            losses.append(loss.detach())
-            steps += 1
-            if cfg.max_steps is not None and steps >= cfg.max_steps:
+    first, losses = 0, []
+    if checkpoint is not None and (state := checkpoint.read(_device(model))) is not None:
+        history, best, best_state, bad, steps, first = resume(state, model, opt, sched, draw, rng)
+    try:
+        for epoch in bar:
+            if epoch < first:  # held by the checkpoint resumed from
+                continue
+            model.train()
+            t0, losses, norms = time.perf_counter(), [], []
+            for _ in range(cfg.steps_per_epoch):
+                batch = make_batch(distributed.local_slice(next(draw)))
+                _, loss = model(*batch.inputs, y=batch.y, soft=getattr(batch, "soft", None))
+                if world > 1:  # weight ranks by their observed targets: the global batch's mean
+                    loss = loss * distributed.mean_share((~torch.isnan(batch.y)).sum())
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                distributed.average_gradients(model.parameters())
+                norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
+                opt.step()
+                sched.step()
+                losses.append(loss.detach())
+                steps += 1
+                if cfg.max_steps is not None and steps >= cfg.max_steps:
+                    break
+            check_finite(losses, norms, steps - len(losses) + 1, cfg)
+            val = unit_crps(model, val_batches) if val_batches else float("nan")
+            row = {
+                "epoch": epoch + 1,
+                "steps": steps,
+                "train_loss": float(distributed.all_sum(torch.stack(losses).mean())) / world,
+                "grad_norm": float(torch.stack(norms).mean()),
+                "val_crps": val,
+                "seconds": time.perf_counter() - t0,
+            }
+            history.append(row)
+            bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_crps=f"{val:.4f}")
+            if val < best:
+                best, best_state, bad = val, copy.deepcopy(model.state_dict()), 0
+            elif val_batches:
+                bad += 1
+            if checkpoint is not None:
+                state = [model, opt, sched, rng, history, best, best_state, bad, steps]
+                checkpoint.write(train_state(*state, done=False))
+            if bad >= cfg.early_stopping_patience or (
+                cfg.max_steps is not None and steps >= cfg.max_steps
+            ):
                 break
-        check_finite(losses, norms, steps - len(losses) + 1, cfg)
-        val = unit_crps(model, val_batches) if val_batches else float("nan")
-        row = {
-            "epoch": epoch + 1,
-            "steps": steps,
-            "train_loss": float(distributed.all_sum(torch.stack(losses).mean())) / world,
-            "grad_norm": float(torch.stack(norms).mean()),
-            "val_crps": val,
-            "seconds": time.perf_counter() - t0,
-        }
-        history.append(row)
-        bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_crps=f"{val:.4f}")
-        if val < best:
-            best, best_state, bad = val, copy.deepcopy(model.state_dict()), 0
-        elif val_batches:
-            bad += 1
-        if bad >= cfg.early_stopping_patience or (
-            cfg.max_steps is not None and steps >= cfg.max_steps
-        ):
-            break
+    except KeyboardInterrupt:
+        interrupted(model, history, best_state, steps, losses, checkpoint is not None)
+    else:
+        if checkpoint is not None:  # finished: a later fit resumes to the end at once
+            state = [model, opt, sched, rng, history, best, best_state, bad, steps]
+            checkpoint.write(train_state(*state, done=True))
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
