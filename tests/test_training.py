@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from histcast.data.windows import training_windows
 from histcast.nn.losses import histogram_loss
 from histcast.train.config import TrainConfig
 from histcast.train.loop import adamw, batches_of, fit_model, lr_factor, unit_crps
-from histcast.train.plan import fit_budget, holdout_size, recency_weights
+from histcast.train.plan import describe_budget, fit_budget, holdout_size, recency_weights
 
 
 def test_recency_weights_halve_every_halflife():
@@ -88,21 +90,47 @@ def test_holdout_rule_by_hand():
 
 
 def test_budget_follows_the_amount_of_data_by_hand():
-    cfg = TrainConfig(max_steps=100, batch_size=10, max_passes=10)  # T = 100: 1,000 windows
+    # T = max_epochs x steps_per_epoch = 100 steps of 10: 1,000 windows
+    cfg = TrainConfig(max_epochs=4, steps_per_epoch=25, batch_size=10, max_passes=10)
     # passes = 1000 / sum(lengths - 1); large data (<= 10 passes): T as it is
     assert fit_budget(cfg, np.array([101, 101, 101, 101, 101, 101, 101, 101, 101, 101])) == cfg
     # medium (10 < 20 <= 100 passes): 10 passes over 50 targets = 500 windows = 50 steps
     cut = fit_budget(cfg, np.array([26, 26]))
     assert cut.max_steps == 50 and cut.total_steps == 50 and cut.batch_size == 10
+    assert lr_factor(cut)(50) == pytest.approx(0.05)  # the cosine follows the cut
     assert fit_budget(cfg, np.array([8, 9])).max_steps == 15  # ceil(10 x 15 / 10)
     # small (125 > 100 passes): T, with the holdout rule's early stopping
     assert fit_budget(cfg, np.array([5, 5])) == cfg
-    assert fit_budget(TrainConfig(max_steps=100, batch_size=10, max_passes=None),
-                      np.array([26, 26])).max_steps == 100  # fmt: skip
-    # max_epochs x steps_per_epoch is T when max_steps is unset; the cosine follows the cut
-    cfg = TrainConfig(max_epochs=4, steps_per_epoch=25, batch_size=10, max_passes=10)
-    cut = fit_budget(cfg, np.array([26, 26]))
-    assert cut.total_steps == 50 and lr_factor(cut)(50) == pytest.approx(0.05)
+    assert fit_budget(replace(cfg, max_passes=None), np.array([26, 26])).total_steps == 100
+
+
+def test_max_steps_is_the_budget_whatever_the_data():
+    """A budget the user gives is the steps run: no cap by passes, none by max_epochs."""
+    for lengths in ([101] * 10, [26, 26], [8, 9], [5, 5]):
+        cfg = TrainConfig(max_steps=100, batch_size=10, max_passes=10)
+        assert fit_budget(cfg, np.array(lengths)) == cfg
+    torch.manual_seed(0)
+    model = ConstantNet()  # max_steps beyond max_epochs x steps_per_epoch: all of them run
+    cfg = TrainConfig(max_steps=12, max_epochs=1, steps_per_epoch=5, batch_size=4, verbose=False)
+    history = fit_model(model, lambda idx: unit_batch(0.05), 40, [], cfg)
+    assert [row["steps"] for row in history] == [5, 10, 12]
+
+
+def test_the_budget_is_said_in_one_line_and_the_bar_counts_steps(capsys, caplog):
+    lengths = np.array([26, 26])
+    given = TrainConfig(max_epochs=4, steps_per_epoch=25, batch_size=10, max_passes=10)
+    line = describe_budget(given, fit_budget(given, lengths), lengths, 0, True)
+    assert line.startswith("training budget: 50 steps of 10 windows (max_passes=10 passes")
+    assert "would make 20; set max_steps to choose" in line
+    small = describe_budget(given, given, np.array([5, 5]), 3, True)
+    assert "the last 3 points of each series held out for early stopping" in small
+    assert "max_steps as given" in describe_budget(
+        replace(given, max_steps=7), replace(given, max_steps=7), lengths, 0, True
+    )
+    torch.manual_seed(0)
+    cfg = TrainConfig(max_steps=12, max_epochs=1, steps_per_epoch=5, batch_size=4, verbose=True)
+    fit_model(ConstantNet(), lambda idx: unit_batch(0.05), 40, [], cfg)
+    assert "12/12" in capsys.readouterr().err  # steps, not epochs
 
 
 def test_cosine_schedule_by_hand():

@@ -4,6 +4,8 @@ rule that decides when to hold out a validation set."""
 from __future__ import annotations
 
 import copy
+import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -12,9 +14,12 @@ import torch
 from tqdm.auto import tqdm
 
 from ..dist.histogram import Histogram, unit_grid
+from ..logs import say
 from . import distributed
 from .config import SCHEDULES, TrainConfig
 from .resume import interrupted, resume, train_state
+
+log = logging.getLogger(__name__)  # histcast.train.loop: under the 'histcast' logger
 
 
 def unit_crps(model, batches) -> float:
@@ -126,12 +131,13 @@ def fit_model(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg))
     draw = batches_of(n_train, cfg.batch_size * world, rng, weights)
     history, best, best_state, bad, steps = [], np.inf, None, 0, 0
-    bar = tqdm(range(cfg.max_epochs), disable=not cfg.verbose, desc="fit", leave=False)
+    total = cfg.total_steps
+    bar = tqdm(total=total, disable=not cfg.verbose, desc="fit", unit="step", leave=False)
     first, losses = 0, []
     if checkpoint is not None and (state := checkpoint.read(_device(model))) is not None:
         history, best, best_state, bad, steps, first = resume(state, model, opt, sched, draw, rng)
     try:
-        for epoch in bar:
+        for epoch in range(math.ceil(total / cfg.steps_per_epoch)):
             if epoch < first:  # held by the checkpoint resumed from
                 continue
             model.train()
@@ -149,7 +155,7 @@ def fit_model(
                 sched.step()
                 losses.append(loss.detach())
                 steps += 1
-                if cfg.max_steps is not None and steps >= cfg.max_steps:
+                if steps >= total:
                     break
             check_finite(losses, norms, steps - len(losses) + 1, cfg)
             val = unit_crps(model, val_batches) if val_batches else float("nan")
@@ -162,6 +168,7 @@ def fit_model(
                 "seconds": time.perf_counter() - t0,
             }
             history.append(row)
+            bar.update(len(losses))
             bar.set_postfix(loss=f"{row['train_loss']:.4f}", val_crps=f"{val:.4f}")
             if val < best:
                 best, best_state, bad = val, copy.deepcopy(model.state_dict()), 0
@@ -170,9 +177,17 @@ def fit_model(
             if checkpoint is not None:
                 state = [model, opt, sched, rng, history, best, best_state, bad, steps]
                 checkpoint.write(train_state(*state, done=False))
-            if bad >= cfg.early_stopping_patience or (
-                cfg.max_steps is not None and steps >= cfg.max_steps
-            ):
+            if bad >= cfg.early_stopping_patience:
+                best_epoch = epoch + 1 - bad
+                say(
+                    f"stopped early at step {steps} of {total}: no better validation CRPS in {bad} "
+                    f"epochs; the weights of epoch {best_epoch} (step "
+                    f"{history[best_epoch - 1]['steps']}) restored",
+                    cfg.verbose and distributed.is_main(),
+                    log,
+                )
+                break
+            if steps >= total:
                 break
     except KeyboardInterrupt:
         interrupted(model, history, best_state, steps, losses, checkpoint is not None)
@@ -180,6 +195,7 @@ def fit_model(
         if checkpoint is not None:  # finished: a later fit resumes to the end at once
             state = [model, opt, sched, rng, history, best, best_state, bad, steps]
             checkpoint.write(train_state(*state, done=True))
+    bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

@@ -2,9 +2,10 @@
 
 `plan_fit` turns a validated panel into what the training loop reads (`FitPlan`), by four rules:
 
-- the budget follows the amount of data (`fit_budget`): passes over the training windows P =
-  T x batch / sum(lengths - 1) decide between the configured budget, a cut to `max_passes`, and
-  (P > `MAX_PASSES`, small data) a holdout with early stopping (`holdout_size`);
+- the budget is `max_steps` when given; left to the library (`fit_budget`), the passes over
+  the training windows P = T x batch / sum(lengths - 1) decide between the configured budget
+  and a cut to `max_passes`; P > `MAX_PASSES` (small data) also holds out for early stopping
+  (`holdout_size`), and `describe_budget` says in one line what was chosen;
 - the holdout is the last `val_size` points of every series long enough (`split_holdout`); its
   windows are scored on the supports of the training part;
 - the support margin (`bins.choose_margin`) is measured on a sample of training windows whose
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, replace
 
@@ -23,8 +25,12 @@ from ..data import bins
 from ..data.batches import Packed, UnitBatch, UnitWindows
 from ..data.panel import Panel
 from ..data.windows import TrainingWindows, Windows, last_windows, training_windows
+from ..logs import say
 from ..nn.config import ModelConfig
+from . import distributed
 from .config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 MAX_PASSES = 100  # more passes over the training windows than this: hold out, stop early
 
@@ -35,7 +41,9 @@ def passes(cfg: TrainConfig, lengths: np.ndarray) -> float:
 
 
 def fit_budget(cfg: TrainConfig, lengths: np.ndarray) -> TrainConfig:
-    """The budget that follows the amount of data, three regimes by the passes P that T makes:
+    """The steps to run. `max_steps` given: exactly those (early stopping may end sooner).
+    `max_steps=None` leaves the budget to the library: T = max_epochs x steps_per_epoch, which
+    then follows the amount of data, three regimes by the passes P that T makes:
 
     - P <= `max_passes` (large data, e.g. M4 hourly: 2): T as configured;
     - `max_passes` < P <= `MAX_PASSES` (medium, e.g. M3 yearly: 56 passes over 14k windows):
@@ -47,7 +55,7 @@ def fit_budget(cfg: TrainConfig, lengths: np.ndarray) -> TrainConfig:
     `max_passes=None` keeps T everywhere.
     """
     p = passes(cfg, lengths)
-    if cfg.max_passes is None or p <= cfg.max_passes or p > MAX_PASSES:
+    if cfg.max_steps is not None or cfg.max_passes is None or not cfg.max_passes < p <= MAX_PASSES:
         return cfg
     steps = math.ceil(cfg.max_passes * max(1, int(np.sum(lengths - 1))) / cfg.batch_size)
     return replace(cfg, max_steps=min(steps, cfg.total_steps))
@@ -63,6 +71,28 @@ def holdout_size(val_size, horizon: int, cfg: TrainConfig, lengths: np.ndarray) 
     if val_size == "auto":
         return horizon if passes(cfg, lengths) > MAX_PASSES else 0
     return horizon if val_size is None else int(val_size)
+
+
+def describe_budget(given: TrainConfig, cfg: TrainConfig, lengths, val_size: int, auto: bool):
+    """One line: the steps a fit runs and why, and what it holds out for early stopping."""
+    n = max(1, int(np.sum(lengths - 1)))
+    p = passes(cfg, lengths)
+    if given.max_steps is not None:
+        why = "max_steps as given"
+    elif cfg.max_steps is not None:
+        why = (
+            f"max_passes={given.max_passes:g} passes: the configured {given.total_steps:,} "
+            f"(max_epochs x steps_per_epoch) would make {passes(given, lengths):.0f}; set "
+            "max_steps to choose"
+        )
+    else:
+        why = "max_epochs x steps_per_epoch"
+    line = f"training budget: {cfg.total_steps:,} steps of {cfg.batch_size} windows ({why}; "
+    line += f"{p:.1f} passes over {n:,} training targets)"
+    if val_size:
+        rule = f" (val_size='auto': more than {MAX_PASSES} passes)" if auto else ""
+        line += f"; the last {val_size} points of each series held out for early stopping{rule}"
+    return line
 
 
 def split_holdout(panel: Panel, val_size: int) -> tuple[Panel, np.ndarray]:
@@ -123,9 +153,11 @@ class FitPlan:
 def plan_fit(est, panel: Panel, exog, config: ModelConfig, device) -> FitPlan:
     """The plan of `est` (a `HistForecaster`: its budget, holdout, margin and sampling
     parameters) on `panel` and its packed covariates `exog` (`ExogArrays` or None)."""
-    cfg = est._train_config()
-    val_size = holdout_size(est.val_size, est.horizon, cfg, panel.lengths)
-    cfg = fit_budget(cfg, panel.lengths)
+    given = est._train_config()
+    val_size = holdout_size(est.val_size, est.horizon, given, panel.lengths)
+    cfg = fit_budget(given, panel.lengths)
+    line = describe_budget(given, cfg, panel.lengths, val_size, est.val_size == "auto")
+    say(line, given.verbose and distributed.is_main(), log)
     train_panel, holds_out = split_holdout(panel, val_size)
     train = training_windows(train_panel.indptr, train_panel.lengths)
     if len(train) == 0:
