@@ -7,7 +7,6 @@ checked before any data is read or any model trained, and the library's ValueErr
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import atomic, datasets
-from .checks import int_kind
+from .cli_options import ALL_MODELS, NEURAL, CLIError, parser
+from .data.covariates import LISTS
 from .data.panel import from_frame
 from .ensemble import HistEnsemble
 from .evaluation.backtest import cross_validation
@@ -29,47 +29,8 @@ from .evaluation.levels import LEVELS
 from .evaluation.scoring import evaluate
 from .forecaster import HistForecaster
 from .frames import model_aliases, quantile_name
-from .train import distributed
-from .train.config import TrainConfig
 
-NEURAL = {"histgru": "gru", "histtcn": "tcn", "histens": "tcn"}  # histens: 5 TCNs mixed
 ENSEMBLE_SIZE = 5
-ALL_MODELS = [*NEURAL, *BASELINES]
-DEFAULT_MODELS = "histtcn,histgru,ets,theta,snaive"
-
-
-class CLIError(Exception):
-    """An error shown to the user as one line, without a traceback."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are CLIErrors: one line, exit status 2 (not usage + error)."""
-
-    def error(self, message):
-        raise CLIError(f"{message} (see {self.prog} --help)")
-
-
-MAX_INT = 2**31 - 1  # larger counts, horizons and seeds are typos, and overflow downstream
-
-
-def int_at_least(minimum: int):
-    """An argparse type: the text as an integer in [minimum, MAX_INT] (`checks.int_kind`)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if abs(value) > MAX_INT:
-            raise argparse.ArgumentTypeError(f"must be at most {MAX_INT}, got {text}")
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {int_kind(minimum)}, got {value}")
-        return value
-
-    return parse
-
-
-positive_int, non_negative_int = int_at_least(1), int_at_least(0)
 
 
 def model_names(names: str) -> list[str]:
@@ -96,32 +57,17 @@ def make_models(names: list[str], h: int, args, exog=None):
             budget.setdefault("max_epochs", args.epochs)
             model = HistForecaster(
                 horizon=h, encoder=NEURAL[name], seed=args.seed, verbose=not args.quiet,
-                device=args.device, **budget, **exog,
+                device=args.device, max_steps=args.max_steps, freq=args.freq, **budget, **exog,
             )  # fmt: skip
             if name == "histens":
                 model = HistEnsemble(model, n_members=ENSEMBLE_SIZE)
             models.append(model)
-        elif name == "arima" and exog.get("futr_exog_list"):
-            models.append(BASELINES[name](horizon=h, futr_exog_list=exog["futr_exog_list"]))
         else:
-            models.append(BASELINES[name](horizon=h))
+            kw = {"season_length": args.season_length, "freq": args.freq}
+            if name == "arima" and exog.get("futr_exog_list"):
+                kw["futr_exog_list"] = exog["futr_exog_list"]
+            models.append(BASELINES[name](horizon=h, **kw))
     return models
-
-
-def device_name(text: str) -> str:
-    """An argparse type: a device this machine has ("auto", "cpu", "cuda", "cuda:1", "mps"),
-    checked before any data is read (`distributed.device`)."""
-    try:
-        distributed.device(text)
-    except (RuntimeError, TypeError) as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a device name ({err})") from err
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
-    return text
-
-
-def column_list(text: str) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()]
 
 
 def check_covariate_args(args) -> None:
@@ -139,7 +85,10 @@ def covariates(args, info) -> tuple[dict, pd.DataFrame | None]:
         if info is None or not info.futr_exog:
             raise CLIError("--futr-exog auto needs a named data set with covariates (epf, m5_exog)")
         futr = list(info.futr_exog)
-    static = datasets.read_csv(Path(args.static_data)) if args.static_data else None
+    static = None
+    if args.static_data:
+        static = to_library(datasets.read_csv(Path(args.static_data), args.id_col), args,
+                            "--static-data", need=("id",))  # fmt: skip
     lists = {"futr_exog_list": futr, "hist_exog_list": args.hist_exog}
     lists = {k: v for k, v in {**lists, "stat_exog_list": args.stat_exog}.items() if v}
     return lists, static
@@ -152,7 +101,8 @@ def future_data(args, exog: dict, cols=("unique_id", "ds")) -> pd.DataFrame | No
     if not futr:
         return None
     if args.futr_data:
-        frame = datasets.read_csv(Path(args.futr_data))
+        frame = datasets.read_csv(Path(args.futr_data), args.id_col)
+        frame = to_library(frame, args, "--futr-data", need=("id", "time"))
     elif args.dataset == "epf":
         frame = datasets.load_future(args.dataset, args.data_dir)
     else:
@@ -165,7 +115,28 @@ def read_data(args) -> tuple[pd.DataFrame, datasets.DatasetInfo | None]:
         return datasets.load_dataset(args.dataset or datasets.DEFAULT, args.data_dir)
     if args.dataset is not None:
         raise CLIError("give either --data or --dataset, not both")
-    return datasets.read_csv(Path(args.data)), None
+    return to_library(datasets.read_csv(Path(args.data), args.id_col), args, "--data"), None
+
+
+def column_names(args) -> dict:
+    """The user's id, time and target column names -> the library's (unique_id, ds, y)."""
+    return {args.id_col: "unique_id", args.time_col: "ds", args.target_col: "y"}
+
+
+def to_library(frame: pd.DataFrame, args, where: str, need=("id", "time", "target")):
+    """`frame` with the --id-col, --time-col and --target-col columns named as the library
+    names them; CLIError naming a column the file lacks."""
+    names = column_names(args)
+    for kind, col in zip(("id", "time", "target"), names, strict=True):
+        if kind in need and col not in frame.columns:
+            raise CLIError(f"{where} has no column {col!r} (--{kind}-col); it has "
+                           f"{list(frame.columns)}")  # fmt: skip
+    return frame.rename(columns={k: v for k, v in names.items() if k in frame.columns})
+
+
+def to_user(frame: pd.DataFrame, args) -> pd.DataFrame:
+    """An output frame with the user's id, time and target column names back."""
+    return frame.rename(columns={v: k for k, v in column_names(args).items() if k != v})
 
 
 def horizon(args, info) -> int:
@@ -189,13 +160,15 @@ def backtest(args) -> int:
     out.mkdir(parents=True, exist_ok=True)  # before training: an unwritable --out fails now
     t0 = time.perf_counter()
     cv, fitted = cross_validation(
-        models, df, h=h, n_windows=args.windows, return_models=True, static_df=static
-    )
+        models, df, h=h, n_windows=args.windows, return_models=True, static_df=static,
+        freq=args.freq,
+    )  # fmt: skip
     seconds = time.perf_counter() - t0
     if not main_rank():  # under torchrun rank 0 scores and writes
         return 0
-    table = evaluate(cv, df, season_length=info.season_length if info else None)
-    write_csv(cv, out / "forecasts.csv")
+    season = args.season_length or (info.season_length if info else None)
+    table = evaluate(cv, df, season_length=season)
+    write_csv(to_user(cv, args), out / "forecasts.csv")
     result = {
         "dataset": args.data or args.dataset or datasets.DEFAULT,
         "horizon": h,
@@ -267,107 +240,49 @@ def forecast(args) -> int:
     if not os.access(folder, os.W_OK):
         raise CLIError(f"--out {out}: directory {folder} is not writable")
     check_covariate_args(args)
-    df, info = read_data(args)
-    exog, static = covariates(args, info)
-    if exog and names[0] not in NEURAL and set(exog) != {"futr_exog_list"}:
-        raise CLIError(f"{names[0]} takes no historical or static covariates")
-    model = make_models(names, horizon(args, info), args, exog)[0]
+    if args.load:
+        model, df, info = loaded_model(args)
+        params = (model.forecaster if isinstance(model, HistEnsemble) else model).get_params()
+        exog = {k: list(params[k]) for k in LISTS if params.get(k) is not None}
+        static = covariates(args, info)[1]
+    else:
+        df, info = read_data(args)
+        exog, static = covariates(args, info)
+        if exog and names[0] not in NEURAL and set(exog) != {"futr_exog_list"}:
+            raise CLIError(f"{names[0]} takes no historical or static covariates")
+        if args.save and names[0] not in NEURAL:
+            raise CLIError(f"--save keeps histcast models; {names[0]} is a baseline")
+        model = make_models(names, horizon(args, info), args, exog)[0]
     futr = future_data(args, exog)
-    model.fit(df, **({"static_df": static} if static is not None else {}))
-    fc = model.forecast(**({"futr_df": futr} if futr is not None else {}))
+    if not args.load:
+        model.fit(df, **({"static_df": static} if static is not None else {}))
+        df = None  # forecast from the end of the training data
+    if args.save and main_rank():
+        model.save(args.save, overwrite=True)  # atomic: a killed save keeps the old model
+    kwargs = {"futr_df": futr, "static_df": static}
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    fc = model.forecast(df, quantiles=args.quantiles, level=args.level, **kwargs)
     if not main_rank():
         return 0
-    write_csv(fc, out)
+    write_csv(to_user(fc, args), out)
     print(f"wrote {len(fc)} rows to {out}")
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="histcast",
-        description="Probabilistic forecasting with histogram heads (HL-Gaussian loss).",
-    )
-    sub = p.add_subparsers(dest="command", required=True, metavar="{backtest,forecast}")
-    src = argparse.ArgumentParser(add_help=False)
-    names = ", ".join(datasets.NAMES)
-    src.add_argument("--dataset", help=f"named data set (default {datasets.DEFAULT}): {names}")
-    src.add_argument(
-        "--data", help="a long CSV with columns unique_id, ds, y (instead of --dataset)"
-    )
-    src.add_argument(
-        "--data-dir", help="directory of the competition / covariate sets (or HISTCAST_DATA)"
-    )
-    src.add_argument(
-        "--horizon", type=positive_int, help="forecast horizon (default: the data set's)"
-    )
-    src.add_argument("--quick", action="store_true", help="a small training budget, for a demo")
-    src.add_argument("--seed", type=non_negative_int, default=0)
-    src.add_argument(
-        "--epochs",
-        type=positive_int,
-        default=TrainConfig.max_epochs,
-        help=f"most training epochs of neural models ({TrainConfig.max_epochs}, as the library)",
-    )
-    src.add_argument("--quiet", action="store_true", help="no progress bars")
-    src.add_argument(
-        "--device", type=device_name, default="auto",
-        help="where histcast models train: auto (a GPU when present), cpu, cuda, cuda:1, mps",
-    )  # fmt: skip
-    src.add_argument(
-        "--futr-exog", type=column_list, default=[], metavar="A,B",
-        help="future-known covariate columns of the data (auto: a named data set's own); "
-        "histcast models and arima use them",
-    )  # fmt: skip
-    src.add_argument(
-        "--hist-exog", type=column_list, default=[], metavar="C,D",
-        help="covariate columns known only up to the forecast's start (histcast models)",
-    )  # fmt: skip
-    src.add_argument(
-        "--stat-exog", type=column_list, default=[], metavar="E,F",
-        help="static covariate columns of --static-data (histcast models)",
-    )  # fmt: skip
-    src.add_argument("--static-data", help="a CSV of unique_id and the --stat-exog columns")
-    b = sub.add_parser(
-        "backtest",
-        parents=[src],
-        help="rolling-origin backtest with a metrics table and plots",
-        description="Backtest histcast models against statsmodels baselines: the last "
-        "--windows windows of --horizon points of every series are forecast from the data "
-        "before them, scored (CRPS, WQL, MASE, sMAPE, MSIS, coverage) and plotted.",
-        epilog="examples:\n  histcast backtest --quick\n"
-        "  histcast backtest --dataset co2 --models histtcn,ets,snaive --windows 2\n"
-        "  HISTCAST_DATA=data histcast backtest --dataset m4_hourly --models histtcn,snaive\n"
-        "  histcast backtest --dataset epf --futr-exog auto --models histtcn,arima --windows 7",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    b.add_argument(
-        "--models",
-        default=DEFAULT_MODELS,
-        help=f"comma list from {','.join(ALL_MODELS)} (default {DEFAULT_MODELS})",
-    )
-    b.add_argument(
-        "--windows", type=positive_int, default=1, help="number of backtest windows (default 1)"
-    )
-    b.add_argument("--out", default="histcast-out", help="output directory (default histcast-out)")
-    b.add_argument("--no-plots", action="store_true")
-    f = sub.add_parser(
-        "forecast",
-        parents=[src],
-        help="fit on all the data and write quantile forecasts",
-        description="Fit one model on the whole data and write its forecasts of the next "
-        "--horizon points (mean, median, 80/95% intervals, deciles) as CSV.",
-        epilog="examples:\n  histcast forecast --data sales.csv --horizon 14 --out fc.csv\n"
-        "  histcast forecast --data d.csv --horizon 24 --futr-exog a,b --futr-data future.csv "
-        "--out fc.csv",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    f.add_argument("--model", default="histtcn", help=f"one of {','.join(ALL_MODELS)}")
-    f.add_argument("--out", required=True, help="CSV file to write")
-    f.add_argument(
-        "--futr-data", help="a CSV of unique_id, ds and the --futr-exog columns of the next "
-        "--horizon steps (default for --dataset epf: its future file)",
-    )  # fmt: skip
-    return p
+def loaded_model(args):
+    """`(model, df or None, info)` of `histcast forecast --load DIR`: a saved forecaster or
+    ensemble, and the new histories to forecast from when --data or --dataset gives them."""
+    folder = Path(args.load)
+    cls = HistEnsemble if (folder / "ensemble.json").exists() else HistForecaster
+    model = cls.load(folder, args.device)
+    if args.data is None and args.dataset is None:
+        df, info = None, None
+    else:
+        df, info = read_data(args)
+    if args.horizon is not None and args.horizon != model.horizon:
+        raise CLIError(f"--horizon {args.horizon}: the model in {folder} forecasts "
+                       f"{model.horizon} steps")  # fmt: skip
+    return model, df, info
 
 
 def main_rank() -> bool:

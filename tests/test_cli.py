@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -6,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+import histcast
 from histcast import cli
 from histcast.cli import main
 
@@ -141,7 +143,9 @@ def test_data_errors(tmp_path, csv_file, capsys):
     one_line_error(capsys, backtest_of(binary), str(binary))
     other = tmp_path / "other.csv"
     other.write_text("id,time,value\na,2024-01-01,1\n")
-    one_line_error(capsys, backtest_of(other), "missing column(s)")
+    one_line_error(
+        capsys, backtest_of(other), "--data has no column 'unique_id' (--id-col); it has"
+    )
     text_y = tmp_path / "text_y.csv"
     text_y.write_text("unique_id,ds,y\na,2024-01-01,x\na,2024-01-02,y\n")
     one_line_error(capsys, backtest_of(text_y), "'y' must be numeric")
@@ -226,3 +230,74 @@ def test_a_diverged_fit_is_one_line_naming_it(tmp_path, csv_file, capsys, monkey
     ):  # fmt: skip
         one_line_error(capsys, argv, "training diverged at step")
     assert not (tmp_path / "fc.csv").exists()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"histcast {histcast.__version__}"
+
+
+def test_forecast_with_its_own_column_names_levels_and_a_saved_model(tmp_path, small_panel):
+    """--id-col/--time-col/--target-col read a file with other names and write them back;
+    --level and --quantiles choose the columns; --save keeps the model and --load forecasts
+    with it (from its own data, or from new histories) without training."""
+    data = tmp_path / "d.csv"
+    renamed = {"unique_id": "store", "ds": "when", "y": "sales"}
+    small_panel.rename(columns=renamed).to_csv(data, index=False)
+    cols = ["--id-col", "store", "--time-col", "when", "--target-col", "sales"]
+    out, model = tmp_path / "fc.csv", tmp_path / "model"
+    args = ["forecast", "--data", str(data), *cols, "--horizon", "3", "--max-steps", "5",
+            "--quiet", "--out", str(out), "--level", "90", "--quantiles", "0.05,0.5",
+            "--save", str(model)]  # fmt: skip
+    assert main(args) == 0
+    fc = pd.read_csv(out)
+    assert list(fc.columns) == ["store", "when", "HistTCN", "HistTCN-median", "HistTCN-lo-90",
+                                "HistTCN-hi-90", "HistTCN-q-5", "HistTCN-q-50"]  # fmt: skip
+    assert len(fc) == 3 * small_panel["unique_id"].nunique()
+    again = tmp_path / "again.csv"
+    assert main(["forecast", "--load", str(model), "--out", str(again), "--level", "90",
+                 "--quantiles", "0.05,0.5"]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pd.read_csv(again), fc.rename(columns={"store": "unique_id", "when": "ds"})
+    )
+    new = tmp_path / "new.csv"  # the same data as new histories: the same forecasts
+    assert main(["forecast", "--load", str(model), "--data", str(data), *cols, "--out",
+                 str(new), "--level", "90", "--quantiles", "0.05,0.5"]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_csv(new), fc)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--model", "snaive", "--save", "m"], "--save keeps histcast models; snaive is a baseline"),
+     (["--id-col", "shop"], r"--data has no column 'shop' \(--id-col\)"),
+     (["--level", "80,x"], "expected numbers separated by commas"),
+     (["--level", "0.8"], r"did you mean level=\[80\]"),
+     (["--max-steps", "0"], "--max-steps: must be a positive integer")],
+)  # fmt: skip
+def test_forecast_option_errors_are_one_line(tmp_path, small_panel, capsys, extra, message):
+    data = tmp_path / "d.csv"
+    small_panel.to_csv(data, index=False)
+    args = ["forecast", "--data", str(data), "--horizon", "3", "--max-steps", "2", "--quiet",
+            "--out", str(tmp_path / "fc.csv"), *extra]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("histcast: error:") and err.count("\n") == 1
+    assert re.search(message, err), err
+
+
+def test_backtest_reads_season_length_and_freq(tmp_path, small_panel, capsys):
+    data = tmp_path / "d.csv"
+    small_panel.rename(columns={"y": "sales"}).to_csv(data, index=False)
+    out = tmp_path / "bt"
+    args = ["backtest", "--data", str(data), "--target-col", "sales", "--horizon", "3",
+            "--models", "snaive", "--season-length", "2", "--freq", "h", "--no-plots",
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    cv = pd.read_csv(out / "forecasts.csv")
+    assert "sales" in cv.columns and "y" not in cv.columns
+    first = cv.iloc[0]  # seasonal naive with season 2: the value two steps before the target
+    history = small_panel[small_panel.unique_id == first["unique_id"]].set_index("ds")["y"]
+    history.index = history.index.astype(str)
+    assert first["SeasonalNaive"] == pytest.approx(history.loc[: first["cutoff"]].iloc[-2])
