@@ -43,6 +43,19 @@ class Estimator:
             setattr(self, name, value)
         return self
 
+    def __sklearn_tags__(self):
+        """scikit-learn's tags (`sklearn.base.is_regressor(model)` is True): a regressor whose
+        `fit` takes a long frame, not (X, y) arrays. Needs scikit-learn, which histcast does not
+        depend on."""
+        from sklearn.utils import InputTags, RegressorTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="regressor",
+            target_tags=TargetTags(required=True),
+            regressor_tags=RegressorTags(),
+            input_tags=InputTags(two_d_array=True, categorical=True, string=True, allow_nan=True),
+        )
+
     def check_fitted(self) -> None:
         if not hasattr(self, self._fitted_attr):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(df)")
