@@ -21,6 +21,7 @@ import pandas as pd
 from . import atomic
 from .checks import check_choice, check_int
 from .data.frequency import freq_from_json, freq_to_json
+from .data.interop import optional_pandas, to_pandas
 from .dist.mixture import mix
 from .estimator import Estimator, clone
 from .evaluation.levels import LEVELS
@@ -137,9 +138,10 @@ class HistEnsemble(Estimator):
         ensemble unfitted: KeyboardInterrupt) resumes where it stopped."""
         self._reset()
         members, seconds = self.members(), []
+        df, backend = to_pandas(df, "df")  # read once: every member gets the pandas frame
         cols = dict(id_col=id_col, time_col=time_col, target_col=target_col)
         if static_df is not None:
-            kwargs["static_df"] = static_df
+            kwargs["static_df"] = to_pandas(static_df, "static_df")[0]
         folder = kwargs.pop("checkpoint_dir", None)
         for i, member in enumerate(members):
             t0 = time.perf_counter()
@@ -150,22 +152,34 @@ class HistEnsemble(Estimator):
                 raise KeyboardInterrupt(f"ensemble fit interrupted in member {i}")
             seconds.append(time.perf_counter() - t0)
         self.fit_seconds_ = seconds
+        for member in members:
+            member.backend_ = backend  # forecasts in the caller's library
         self.members_ = members  # last: it means "fitted"
         return self
 
     def predict_distribution(self, df: pd.DataFrame | None = None, **kwargs):
         """The mixture of the members' forecast histograms: `(Histogram (S, H), index)`, as
-        `HistForecaster.predict_distribution` (keyword arguments go to every member)."""
+        `HistForecaster.predict_distribution` (keyword arguments go to every member); frames
+        may be pandas or polars, the index is in `df`'s library (the training data's when
+        `df` is None)."""
+        dist, index = self._distribution(df, **kwargs)
+        return dist, self.members_[0]._native(index, df)
+
+    def _distribution(self, df=None, **kwargs):
+        """`predict_distribution` with its index as a pandas frame; each frame is read once."""
         self.check_fitted()
         check_members(self.members_)
-        outs = [m.predict_distribution(df, **kwargs) for m in self.members_]
+        pdf = optional_pandas(df, "df")
+        kwargs = {k: optional_pandas(v, k) if k.endswith("_df") else v for k, v in kwargs.items()}
+        outs = [m._distribution(pdf, **kwargs) for m in self.members_]
         return mix([dist for dist, _ in outs]), outs[0][1]
 
     def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), **kwargs) -> pd.DataFrame:
         """Nixtla-style forecast frame of the mixture (as `HistForecaster.forecast`)."""
         quantiles, level = check_forecast_args(quantiles, level)
-        dist, index = self.predict_distribution(df, **kwargs)
-        return forecast_frame(index, dist, self.alias_, quantiles, level)
+        dist, index = self._distribution(df, **kwargs)
+        frame = forecast_frame(index, dist, self.alias_, quantiles, level)
+        return self.members_[0]._native(frame, df)
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path, overwrite: bool = False) -> None:

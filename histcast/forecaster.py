@@ -15,6 +15,7 @@ from .data import bins
 from .data.batches import Packed, UnitWindows
 from .data.calendar import calendar_features, cycles, n_features, season_length, step_days
 from .data.covariates import Covariates, check_lists, forecast_exog, has_covariates
+from .data.interop import backend_of, optional_pandas, to_native, to_pandas
 from .data.panel import Columns, Panel, from_frame, from_frame_like
 from .data.windows import last_windows
 from .dist.histogram import Histogram
@@ -56,7 +57,8 @@ class HistForecaster(Estimator):
 
     The defaults are those of `ModelConfig` and `TrainConfig`; docs/defaults.md says how each
     was chosen. Fitted attributes: `model_`, `config_`, `panel_`, `freq_`, `columns_`, `margin_`,
-    `outside_share_`, `val_size_`, `history_`.
+    `outside_share_`, `val_size_`, `history_`, `backend_` (the library of the training frame:
+    "pandas" or "polars").
 
     Args:
         horizon: steps to forecast, H.
@@ -201,6 +203,8 @@ class HistForecaster(Estimator):
         """
         self._reset()
         check_params(self)
+        df, backend = to_pandas(df, "df")  # pandas or polars (histcast.data.interop)
+        static_df = optional_pandas(static_df, "static_df")
         distributed.setup()  # under torchrun: join its process group
         columns = Columns(id_col, time_col, target_col)
         check_lists(self, columns)
@@ -222,6 +226,7 @@ class HistForecaster(Estimator):
         self.columns_, self.freq_, self.panel_, self.config_ = columns, panel.freq, panel, config
         self.margin_, self.outside_share_ = plan.windows.margin, plan.outside_share
         self.val_size_, self.covariates_, self.exog_ = plan.val_size, covariates, exog
+        self.backend_ = backend  # the library forecasts are given in when no df is passed
         self.history_, self.model_ = history, model  # model_ last: it means "fitted"
         return self
 
@@ -242,8 +247,24 @@ class HistForecaster(Estimator):
         (row-major). `df` (optional) gives new histories to forecast from (with their
         covariate columns); otherwise the training data. `futr_df` gives the future-known
         covariates of the H steps (a row per series and step), `static_df` new static ones.
+        Frames may be pandas or polars; the index is in `df`'s library (the training data's
+        when `df` is None).
         """
+        dist, index = self._distribution(df, futr_df, static_df)
+        return dist, self._native(index, df)
+
+    def _native(self, frame: pd.DataFrame, df):
+        """A result `frame` in `df`'s library (the training data's when `df` is None), its id
+        and time columns of `df`'s dtypes."""
+        backend = getattr(self, "backend_", "pandas") if df is None else backend_of(df)
+        return to_native(frame, backend, df, (self.columns_.id, self.columns_.time))
+
+    def _distribution(self, df=None, futr_df=None, static_df=None):
+        """`predict_distribution` with its index as a pandas frame."""
         self.check_fitted()
+        df = optional_pandas(df, "df")
+        futr_df = optional_pandas(futr_df, "futr_df")
+        static_df = optional_pandas(static_df, "static_df")
         panel = self.panel_ if df is None else self._new_panel(df)
         device = next(self.model_.parameters()).device
         fut_ds = panel.future_ds(self.config_.horizon)
@@ -290,8 +311,8 @@ class HistForecaster(Estimator):
         `<alias>-q-<100 a>` for each quantile level a in `quantiles`. `df`, `futr_df`,
         `static_df`: as in `predict_distribution`."""
         quantiles, level = check_forecast_args(quantiles, level)
-        dist, index = self.predict_distribution(df, futr_df, static_df)
-        return forecast_frame(index, dist, self.alias_, quantiles, level)
+        dist, index = self._distribution(df, futr_df, static_df)
+        return self._native(forecast_frame(index, dist, self.alias_, quantiles, level), df)
 
     def _new_panel(self, df: pd.DataFrame) -> Panel:
         keep_order = getattr(self, "covariates_", None) is not None

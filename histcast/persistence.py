@@ -91,7 +91,7 @@ def save(model, path, overwrite: bool = False) -> None:
         "columns": vars(model.columns_),
         "freq": freq_to_json(model.freq_),
         "ids": ids_to_json(panel.ids),
-        "fitted": {k: getattr(model, k) for k in (*FITTED, "calibration_")},
+        "fitted": {k: getattr(model, k) for k in (*FITTED, "calibration_", "backend_")},
         "state_file": atomic.unique_name("state", ".pt"),
         "state_sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
     }
@@ -199,6 +199,7 @@ def load(cls, path, device: str = "auto"):
         for k in FITTED:
             setattr(model, k, meta["fitted"][k])
         model.calibration_ = meta["fitted"].get("calibration_")  # absent before calibration
+        model.backend_ = str(meta["fitted"].get("backend_", "pandas"))  # absent before polars
         model.config_ = ModelConfig(**meta["model"])
         ids = ids_from_json(meta["ids"])
     except (KeyError, TypeError, ValueError) as err:

@@ -23,6 +23,7 @@ from ..checks import positive_int
 from ..data.covariates import LISTS, exog_names
 from ..data.exog_frames import aligned
 from ..data.frequency import common_freq
+from ..data.interop import optional_pandas, to_native, to_pandas
 from ..data.panel import Columns, from_frame
 from ..estimator import check_alias, clone
 from ..frames import (
@@ -49,7 +50,11 @@ def cross_validation(
     columns that the models list are read from `df`; `static_df` holds static covariates.
     The frame's `attrs["models"]` lists the model aliases, for `evaluate`. `freq` (default:
     the one the models were given, which must agree) is `df`'s frequency, else inferred.
+    `df` and `static_df` may be pandas or polars; the frame is in `df`'s library (a polars
+    frame has no `attrs`: `evaluate` then infers the models from its columns).
     """
+    native, (df, backend) = df, to_pandas(df, "df")
+    static_df = optional_pandas(static_df, "static_df")
     cols = cols or Columns()
     h, n_windows = positive_int("h", h), positive_int("n_windows", n_windows)
     step_size = h if step_size is None else positive_int("step_size", step_size)
@@ -90,6 +95,8 @@ def cross_validation(
     res = res[first + [c for c in res.columns if c not in first]]
     res.attrs["models"] = [m.alias_ for m in models]
     res.attrs["freq"] = panel.freq  # for `evaluate`: train_df must have it
+    keys = {cols.id: cols.id, cols.time: cols.time, "cutoff": cols.time}
+    res = to_native(res, backend, native, keys)
     return (res, fitted) if return_models else res
 
 

@@ -22,6 +22,7 @@ from ..checks import check_int
 from ..data.calendar import season_length
 from ..data.covariates import exog_names
 from ..data.exog_frames import aligned, future_frame, kind_of, numbers
+from ..data.interop import backend_of, optional_pandas, to_native, to_pandas
 from ..data.panel import Columns, from_frame, from_frame_like
 from ..estimator import Estimator
 from ..frames import check_forecast_args, forecast_index, forecast_levels, quantile_frame
@@ -52,13 +53,15 @@ class Baseline(Estimator):
         return bool(exog_names(getattr(self, "futr_exog_list", None), "futr_exog_list"))
 
     def fit(self, df: pd.DataFrame, id_col="unique_id", time_col="ds", target_col="y"):
-        """Validate and store the histories (models are fit per series at forecast time)."""
+        """Validate and store the histories (models are fit per series at forecast time);
+        `df` may be pandas or polars (`histcast.data.interop`)."""
         self._reset()
         check_int("horizon", self.horizon)
         check_int("season_length", self.season_length, optional=True)
+        df, backend = to_pandas(df, "df")
         columns = Columns(id_col, time_col, target_col)
         panel = from_frame(df, columns, self.freq, keep_order=self._uses_exog)
-        self.columns_, self.panel_ = columns, panel
+        self.columns_, self.panel_, self.backend_ = columns, panel, backend
         self.season_length_ = self.season_length or season_length(panel.freq)
         self.exog_ = self._history_exog(df, panel, columns)
         return self
@@ -75,9 +78,11 @@ class Baseline(Estimator):
 
     def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None) -> pd.DataFrame:
         """Forecast frame of the `horizon` steps after each series' end (of `df` when given);
-        `futr_df` holds the future-known covariates of a model that uses them (`ARIMA`)."""
+        `futr_df` holds the future-known covariates of a model that uses them (`ARIMA`). The
+        frame is in `df`'s library (pandas or polars; the training data's when `df` is None)."""
         self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
+        native, df, futr_df = df, optional_pandas(df, "df"), optional_pandas(futr_df, "futr_df")
         panel = (
             self.panel_
             if df is None
@@ -94,7 +99,9 @@ class Baseline(Estimator):
             qs.append(q)
         index = forecast_index(panel.ids, panel.future_ds(h), self.columns_.id, self.columns_.time)
         q = np.concatenate(qs)
-        return quantile_frame(index, self.alias_, np.concatenate(means), q, quantiles, level)
+        frame = quantile_frame(index, self.alias_, np.concatenate(means), q, quantiles, level)
+        backend = self.backend_ if native is None else backend_of(native)
+        return to_native(frame, backend, native, (self.columns_.id, self.columns_.time))
 
     def _safe_quantiles(self, y, h, m, levels, uid, exog=None):
         if len(y) >= self.min_length:

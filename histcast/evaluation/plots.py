@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.interop import to_pandas
 from ..frames import quantile_name
 
 
@@ -25,8 +26,9 @@ def fan_chart(history, forecasts, alias, ids=None, n_history=96, levels=(0.1, 0.
     """Actuals and the mean with nested central bands (q_a, q_{1-a}) for a few series.
 
     history: long frame (unique_id, ds, y); forecasts: a forecast or cross-validation frame
-    with `<alias>-q-<100a>` columns. Returns the matplotlib Figure.
+    with `<alias>-q-<100a>` columns (pandas or polars). Returns the matplotlib Figure.
     """
+    history, forecasts = to_pandas(history, "history")[0], to_pandas(forecasts, "forecasts")[0]
     ids = list(ids if ids is not None else forecasts["unique_id"].unique()[:4])
     fig, axes = _subplots(len(ids), 1, figsize=(9, 2.4 * len(ids)), squeeze=False)
     for ax, uid in zip(axes[:, 0], ids, strict=True):
@@ -62,7 +64,9 @@ def pit_histogram(pit_values: dict, bins: int = 10):
 
 
 def reliability_diagram(cv: pd.DataFrame, aliases, levels) -> object:
-    """Empirical share of actuals below each quantile vs its nominal level, per model."""
+    """Empirical share of actuals below each quantile vs its nominal level, per model (`cv`: a
+    cross-validation frame, pandas or polars)."""
+    cv = to_pandas(cv, "cv")[0]
     fig, ax = _subplots(figsize=(4.5, 4.5))
     y = cv["y"].to_numpy()
     obs = ~np.isnan(y)

@@ -14,6 +14,7 @@ import pandas as pd
 from ..checks import positive_int
 from ..data.calendar import season_length as default_season_length
 from ..data.frequency import freq_key, freq_name, future_timestamps
+from ..data.interop import to_native, to_pandas
 from ..data.panel import Columns, from_frame
 from ..frames import interval_names, is_numeric, model_aliases, quantile_name
 from . import metrics
@@ -43,7 +44,12 @@ def evaluate(
     `<alias>-median` column); a frame without that record has its models inferred: every numeric
     column that is not the id, time, cutoff, target or a column derived from another
     (`<alias>-median`, `-lo-80`, `-q-10`, `-crps`, ...).
+
+    `cv` and `train_df` may be pandas or polars. The table is in `cv`'s library: indexed by
+    model (and series) in pandas; in polars, which has no index, those are its first columns.
     """
+    cv, backend = to_pandas(cv, "cv")
+    train_df = to_pandas(train_df, "train_df")[0]
     cols = cols or Columns()
     aliases = _check_cv(cv, cols, models)
     train = from_frame(train_df, cols)
@@ -81,7 +87,8 @@ def evaluate(
             key = {"model": alias, cols.id: ids[a]} if per_series else {"model": alias}
             rows.append({**key, **_scores(arrays, slice(a, b), windows, steps, scale)})
     index = ["model", cols.id] if per_series else ["model"]
-    return pd.DataFrame(rows).set_index(index)
+    table = pd.DataFrame(rows).set_index(index)
+    return table if backend == "pandas" else to_native(table.reset_index(), backend)
 
 
 def _check_train_freq(cv, train, cols) -> None:
