@@ -26,7 +26,7 @@ from .dist.mixture import mix
 from .estimator import Estimator, clone
 from .evaluation.levels import LEVELS
 from .forecaster import HistForecaster
-from .frames import check_forecast_args, forecast_frame
+from .frames import check_forecast_args, check_h, first_steps, forecast_frame
 from .nn.encoders import ENCODERS
 from .persistence import FORMAT, RETRIES, check_target, sha256, strict_json
 from .train import distributed
@@ -174,10 +174,14 @@ class HistEnsemble(Estimator):
         outs = [m._distribution(pdf, **kwargs) for m in self.members_]
         return mix([dist for dist, _ in outs]), outs[0][1]
 
-    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), **kwargs) -> pd.DataFrame:
-        """Nixtla-style forecast frame of the mixture (as `HistForecaster.forecast`)."""
+    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), h=None, **kwargs) -> pd.DataFrame:
+        """Nixtla-style forecast frame of the mixture (as `HistForecaster.forecast`), for the
+        first `h` steps (None: all `horizon`)."""
+        self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
+        h = check_h(h, self.horizon)
         dist, index = self._distribution(df, **kwargs)
+        dist, index = dist[:, :h], first_steps(index, self.horizon, h)
         frame = forecast_frame(index, dist, self.alias_, quantiles, level)
         return self.members_[0]._native(frame, df)
 

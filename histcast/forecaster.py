@@ -22,7 +22,7 @@ from .dist.histogram import Histogram
 from .estimator import Estimator
 from .evaluation.levels import LEVELS
 from .evaluation.metrics import pit
-from .frames import check_forecast_args, forecast_frame, forecast_index
+from .frames import check_forecast_args, check_h, first_steps, forecast_frame, forecast_index
 from .nn.config import ModelConfig
 from .nn.encoders import ENCODERS
 from .nn.heads import HEADS
@@ -304,14 +304,17 @@ class HistForecaster(Estimator):
         return Histogram(edges.cpu(), probs.cpu(), validate=False)
 
     def forecast(
-        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, static_df=None
+        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, static_df=None, h=None
     ) -> pd.DataFrame:
         """Nixtla-style forecast frame: id, time, `<alias>` (mean), `<alias>-median`,
         `<alias>-lo-<L>` / `<alias>-hi-<L>` for central intervals `level`, and
-        `<alias>-q-<100 a>` for each quantile level a in `quantiles`. `df`, `futr_df`,
-        `static_df`: as in `predict_distribution`."""
+        `<alias>-q-<100 a>` for each quantile level a in `quantiles`, for the first `h` steps
+        (None: all `horizon`). `df`, `futr_df`, `static_df`: as in `predict_distribution`."""
+        self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
+        h = check_h(h, self.config_.horizon)
         dist, index = self._distribution(df, futr_df, static_df)
+        dist, index = dist[:, :h], first_steps(index, self.config_.horizon, h)
         return self._native(forecast_frame(index, dist, self.alias_, quantiles, level), df)
 
     def _new_panel(self, df: pd.DataFrame) -> Panel:

@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .checks import check_int
 from .data.panel import Columns
 
 SIGNIFICANT = 10  # significant digits of a level (in %) in its column names
@@ -213,3 +214,24 @@ def _inferred_aliases(cv, cols) -> list[str]:
 def is_numeric(column: pd.Series) -> bool:
     """Numbers, not booleans."""
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def check_h(h, horizon: int) -> int:
+    """The steps a forecast keeps: `h` (None: all `horizon`), an integer in [1, horizon]."""
+    if h is None:
+        return horizon
+    check_int("h", h)
+    if h > horizon:
+        raise ValueError(
+            f"h={h} is more steps than the model forecasts ({horizon}); fit it with horizon >= {h}"
+        )
+    return int(h)
+
+
+def first_steps(frame: pd.DataFrame, horizon: int, h: int) -> pd.DataFrame:
+    """The rows of the first `h` of each series' `horizon` steps of a forecast frame whose
+    rows are series x steps, row-major (as `forecast_index` makes them)."""
+    if h == horizon:
+        return frame
+    keep = np.tile(np.arange(horizon) < h, len(frame) // horizon)
+    return frame[keep].reset_index(drop=True)

@@ -25,7 +25,14 @@ from ..data.exog_frames import aligned, future_frame, kind_of, numbers
 from ..data.interop import backend_of, optional_pandas, to_native, to_pandas
 from ..data.panel import Columns, from_frame, from_frame_like
 from ..estimator import Estimator
-from ..frames import check_forecast_args, forecast_index, forecast_levels, quantile_frame
+from ..frames import (
+    check_forecast_args,
+    check_h,
+    first_steps,
+    forecast_index,
+    forecast_levels,
+    quantile_frame,
+)
 from .levels import LEVELS
 
 
@@ -76,12 +83,16 @@ class Baseline(Estimator):
             raise ValueError(f"{self.alias_} cannot use covariates, but futr_df was given")
         return [None] * panel.n_series
 
-    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None) -> pd.DataFrame:
-        """Forecast frame of the `horizon` steps after each series' end (of `df` when given);
-        `futr_df` holds the future-known covariates of a model that uses them (`ARIMA`). The
-        frame is in `df`'s library (pandas or polars; the training data's when `df` is None)."""
+    def forecast(
+        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, h=None
+    ) -> pd.DataFrame:
+        """Forecast frame of the first `h` (None: all `horizon`) steps after each series' end
+        (of `df` when given); `futr_df` holds the future-known covariates of a model that uses
+        them (`ARIMA`, for all `horizon` steps). The frame is in `df`'s library (pandas or
+        polars; the training data's when `df` is None)."""
         self.check_fitted()
         quantiles, level = check_forecast_args(quantiles, level)
+        steps = check_h(h, self.horizon)
         native, df, futr_df = df, optional_pandas(df, "df"), optional_pandas(futr_df, "futr_df")
         panel = (
             self.panel_
@@ -100,6 +111,7 @@ class Baseline(Estimator):
         index = forecast_index(panel.ids, panel.future_ds(h), self.columns_.id, self.columns_.time)
         q = np.concatenate(qs)
         frame = quantile_frame(index, self.alias_, np.concatenate(means), q, quantiles, level)
+        frame = first_steps(frame, self.horizon, steps)
         backend = self.backend_ if native is None else backend_of(native)
         return to_native(frame, backend, native, (self.columns_.id, self.columns_.time))
 
