@@ -174,7 +174,9 @@ class HistEnsemble(Estimator):
         outs = [m._distribution(pdf, **kwargs) for m in self.members_]
         return mix([dist for dist, _ in outs]), outs[0][1]
 
-    def forecast(self, df=None, quantiles=LEVELS, level=(80, 95), h=None, **kwargs) -> pd.DataFrame:
+    def forecast(
+        self, df=None, quantiles=LEVELS, level=(80, 95), *, h=None, **kwargs
+    ) -> pd.DataFrame:
         """Nixtla-style forecast frame of the mixture (as `HistForecaster.forecast`), for the
         first `h` steps (None: all `horizon`)."""
         self.check_fitted()

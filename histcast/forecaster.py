@@ -304,7 +304,7 @@ class HistForecaster(Estimator):
         return Histogram(edges.cpu(), probs.cpu(), validate=False)
 
     def forecast(
-        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, static_df=None, h=None
+        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, static_df=None, *, h=None
     ) -> pd.DataFrame:
         """Nixtla-style forecast frame: id, time, `<alias>` (mean), `<alias>-median`,
         `<alias>-lo-<L>` / `<alias>-hi-<L>` for central intervals `level`, and

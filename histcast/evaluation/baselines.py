@@ -84,7 +84,7 @@ class Baseline(Estimator):
         return [None] * panel.n_series
 
     def forecast(
-        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, h=None
+        self, df=None, quantiles=LEVELS, level=(80, 95), futr_df=None, *, h=None
     ) -> pd.DataFrame:
         """Forecast frame of the first `h` (None: all `horizon`) steps after each series' end
         (of `df` when given); `futr_df` holds the future-known covariates of a model that uses
